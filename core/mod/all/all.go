@@ -1,0 +1,14 @@
+// Package all enables every module under core/mod by importing it for its
+// registration, so that the wiring in cmd/ imports one package. It must
+// hold nothing else; a new module adds its import line here.
+package all
+
+import (
+	_ "github.com/meridian-xmpp/meridian/core/mod/disco"
+	_ "github.com/meridian-xmpp/meridian/core/mod/last"
+	_ "github.com/meridian-xmpp/meridian/core/mod/ping"
+	_ "github.com/meridian-xmpp/meridian/core/mod/register"
+	_ "github.com/meridian-xmpp/meridian/core/mod/roster"
+	_ "github.com/meridian-xmpp/meridian/core/mod/time"
+	_ "github.com/meridian-xmpp/meridian/core/mod/version"
+)

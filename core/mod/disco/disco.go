@@ -1,0 +1,123 @@
+// Package disco is the service discovery module (XEP-0030): it answers
+// disco#info and disco#items queries to the server and, on behalf of a
+// user, to a bare JID. The features it lists are exactly those the enabled
+// modules announced through the host; it must not name any of them itself.
+package disco
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/meridian-xmpp/meridian/core/module"
+	"github.com/meridian-xmpp/meridian/xmpp/stanza"
+	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
+)
+
+// Namespaces of XEP-0030.
+const (
+	NSInfo  = "http://jabber.org/protocol/disco#info"
+	NSItems = "http://jabber.org/protocol/disco#items"
+)
+
+func init() {
+	module.Register(module.Info{Name: "disco", New: New})
+}
+
+// Module is a provisioned disco module.
+type Module struct {
+	h module.Host
+
+	// The lists are read on the first query, when every module has been
+	// provisioned and has announced its features.
+	once       sync.Once
+	features   [2][]string
+	identities []module.Identity
+}
+
+// New provisions the module. It has no configuration.
+func New(h module.Host, _ any) (module.Instance, error) {
+	m := &Module{h: h}
+	for _, t := range []module.Target{module.Server, module.Account} {
+		h.AddFeature(t, NSInfo)
+		h.AddFeature(t, NSItems)
+	}
+	h.HandleIQ(module.Server, NSInfo, m.info)
+	h.HandleIQ(module.Server, NSItems, m.items)
+	h.HandleIQ(module.Account, NSInfo, m.info)
+	h.HandleIQ(module.Account, NSItems, m.items)
+	return m, nil
+}
+
+func (m *Module) load() {
+	m.once.Do(func() {
+		for _, t := range []module.Target{module.Server, module.Account} {
+			f := slices.Clone(m.h.Features(t))
+			slices.Sort(f)
+			m.features[t] = slices.Compact(f)
+		}
+		m.identities = slices.Clone(m.h.Identities())
+	})
+}
+
+// query checks a disco request and returns the target it is for. The core
+// has already checked that another user's account exists (module.Account
+// with a to that is not the sender's).
+func query(iq module.IQ) (module.Target, error) {
+	if iq.Set {
+		// XEP-0030 defines only get.
+		return 0, stanza.ErrNotAllowed
+	}
+	if iq.Payload.Local != "query" {
+		return 0, stanza.ErrBadRequest
+	}
+	// No entity here has nodes yet: XEP-0030 §3.1, §4.1, an unknown node is
+	// item-not-found.
+	if iq.Payload.Attr("node") != "" {
+		return 0, stanza.ErrItemNotFound
+	}
+	if iq.To.Local() == "" {
+		return module.Server, nil
+	}
+	return module.Account, nil
+}
+
+func (m *Module) info(_ context.Context, iq module.IQ) (*xmltok.Element, error) {
+	t, err := query(iq)
+	if err != nil {
+		return nil, err
+	}
+	m.load()
+	q := xmltok.NewElement(NSInfo, "query")
+	if t == module.Server {
+		for _, id := range m.identities {
+			q.Add(identity(id))
+		}
+	} else {
+		// XEP-0030 §3.1: the server answers for the account it hosts.
+		q.Add(identity(module.Identity{Category: "account", Type: "registered"}))
+	}
+	for _, f := range m.features[t] {
+		q.Add(xmltok.NewElement(NSInfo, "feature", xmltok.Attr{Name: "var", Value: f}))
+	}
+	return q, nil
+}
+
+func identity(id module.Identity) *xmltok.Element {
+	el := xmltok.NewElement(NSInfo, "identity",
+		xmltok.Attr{Name: "category", Value: id.Category},
+		xmltok.Attr{Name: "type", Value: id.Type})
+	if id.Name != "" {
+		el.SetAttr("name", id.Name)
+	}
+	return el
+}
+
+// items answers with an empty list: no component or PEP node is served
+// yet. Items of later components will be added through the host.
+func (m *Module) items(_ context.Context, iq module.IQ) (*xmltok.Element, error) {
+	if _, err := query(iq); err != nil {
+		return nil, err
+	}
+	return xmltok.NewElement(NSItems, "query"), nil
+}

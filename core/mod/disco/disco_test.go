@@ -1,0 +1,123 @@
+package disco
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/meridian-xmpp/meridian/core/mod/internal/modtest"
+	"github.com/meridian-xmpp/meridian/core/module"
+	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
+)
+
+func setup(t *testing.T) *modtest.Host {
+	t.Helper()
+	h := modtest.New(time.Unix(0, 0), "example.com")
+	h.AddIdentity("server", "im", "Meridian")
+	h.AddFeature(module.Server, "urn:xmpp:ping")
+	if _, err := New(h, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Modules provisioned after disco announce features too.
+	h.AddFeature(module.Server, "jabber:iq:version")
+	h.AddFeature(module.Account, "jabber:iq:last")
+	h.AddFeature(module.Server, "urn:xmpp:ping") // announced twice, listed once
+	h.AddUser(modtest.JID(t, "alice@example.com"), "pw")
+	h.AddUser(modtest.JID(t, "bob@example.com"), "pw")
+	return h
+}
+
+func request(ns, node string) *xmltok.Element {
+	q := xmltok.NewElement(ns, "query")
+	if node != "" {
+		q.SetAttr("node", node)
+	}
+	return q
+}
+
+func TestInfo(t *testing.T) {
+	h := setup(t)
+	ctx := context.Background()
+	const server = `<query xmlns='http://jabber.org/protocol/disco#info'>` +
+		`<identity category='server' type='im' name='Meridian'/>` +
+		`<feature var='http://jabber.org/protocol/disco#info'/>` +
+		`<feature var='http://jabber.org/protocol/disco#items'/>` +
+		`<feature var='jabber:iq:version'/>` +
+		`<feature var='urn:xmpp:ping'/></query>`
+	const account = `<query xmlns='http://jabber.org/protocol/disco#info'>` +
+		`<identity category='account' type='registered'/>` +
+		`<feature var='http://jabber.org/protocol/disco#info'/>` +
+		`<feature var='http://jabber.org/protocol/disco#items'/>` +
+		`<feature var='jabber:iq:last'/></query>`
+	tests := []struct {
+		name, from, to, want string
+	}{
+		{"server", "alice@example.com/a", "example.com", server},
+		{"own account", "alice@example.com/a", "alice@example.com", account},
+		{"own account without to", "alice@example.com/a", "", account},
+		{"other existing account", "bob@example.com/b", "alice@example.com", account},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := h.IQ(ctx, t, tt.from, tt.to, "get", request(NSInfo, ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.String(); got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestItems(t *testing.T) {
+	h := setup(t)
+	ctx := context.Background()
+	for _, to := range []string{"example.com", "alice@example.com"} {
+		res, err := h.IQ(ctx, t, "alice@example.com/a", to, "get", request(NSItems, ""))
+		if err != nil {
+			t.Fatalf("to %s: %v", to, err)
+		}
+		if got, want := res.String(), `<query xmlns='http://jabber.org/protocol/disco#items'/>`; got != want {
+			t.Errorf("to %s: got %s, want %s", to, got, want)
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	h := setup(t)
+	ctx := context.Background()
+	tests := []struct {
+		name, to, typ string
+		payload       *xmltok.Element
+		want          string
+	}{
+		{"unknown info node", "example.com", "get", request(NSInfo, "http://example.com/caps#x"), "item-not-found"},
+		{"unknown items node", "example.com", "get", request(NSItems, "pubsub"), "item-not-found"},
+		{"unknown account node", "alice@example.com", "get", request(NSInfo, "x"), "item-not-found"},
+		{"set", "example.com", "set", request(NSInfo, ""), "not-allowed"},
+		{"not a query", "example.com", "get", xmltok.NewElement(NSInfo, "info"), "bad-request"},
+		{"no such account", "nobody@example.com", "get", request(NSInfo, ""), "service-unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := h.IQ(ctx, t, "alice@example.com/a", tt.to, tt.typ, tt.payload)
+			if got := modtest.Condition(err); got != tt.want {
+				t.Errorf("error %q (result %v), want %q", got, res, tt.want)
+			}
+		})
+	}
+}
+
+func TestFeaturesAnnounced(t *testing.T) {
+	h := modtest.New(time.Unix(0, 0), "example.com")
+	if _, err := New(h, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []module.Target{module.Server, module.Account} {
+		got := h.Features(target)
+		if len(got) != 2 || got[0] != NSInfo || got[1] != NSItems {
+			t.Errorf("target %d: features %v, want disco#info and disco#items", target, got)
+		}
+	}
+}

@@ -1,0 +1,273 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"sync"
+
+	"github.com/meridian-xmpp/meridian/core/module"
+	"github.com/meridian-xmpp/meridian/internal/metrics"
+	"github.com/meridian-xmpp/meridian/link"
+	"github.com/meridian-xmpp/meridian/xmpp/jid"
+	"github.com/meridian-xmpp/meridian/xmpp/stanza"
+)
+
+// Lock order: Core.mu before session.mu. Neither is held while calling a
+// Sink, a hook or a store.
+
+type user struct {
+	sessions []*session
+}
+
+type session struct {
+	c         *Core
+	jid       jid.JID
+	sink      link.Sink
+	transport string
+
+	mu         sync.Mutex
+	available  bool
+	priority   int
+	presence   *stanza.Stanza
+	interested bool
+	directed   map[jid.JID]struct{}
+	closed     bool
+}
+
+var _ link.Session = (*session)(nil)
+
+func (s *session) JID() jid.JID { return s.jid }
+
+func (s *session) info() module.SessionInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return module.SessionInfo{JID: s.jid, Priority: s.priority, Available: s.available, Presence: s.presence, Interested: s.interested}
+}
+
+// Handle implements link.Session: a stanza from the client.
+func (s *session) Handle(st *stanza.Stanza) {
+	metrics.In(uint8(st.Kind))
+	ctx := context.Background()
+	if st.Kind == stanza.Presence {
+		s.c.clientPresence(ctx, s, st)
+		return
+	}
+	s.c.route(ctx, st, s)
+}
+
+// Close implements link.Session. It is idempotent.
+func (s *session) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	wasAvailable := s.available
+	s.mu.Unlock()
+	ctx := context.Background()
+	status := ""
+	if wasAvailable {
+		el := stanzaElement("presence", "", s.jid.String(), "unavailable")
+		st := stanza.FromElement(el)
+		s.c.clientPresence(ctx, s, st)
+	}
+	last := s.c.unbind(s)
+	info := s.info()
+	for _, h := range s.c.hooks {
+		if h.SessionClosed != nil {
+			h.SessionClosed(ctx, info, status, last)
+		}
+	}
+}
+
+// Open implements link.Core: bind a resource (RFC 6120 §7).
+func (c *Core) Open(ctx context.Context, req link.OpenRequest, sink link.Sink) (link.Session, error) {
+	bare := req.User.Bare()
+	if !c.IsLocal(bare.Domain()) || bare.Local() == "" {
+		return nil, stanza.ErrNotAllowed
+	}
+	res := req.Resource
+	if res == "" {
+		res = randomResource()
+	}
+	full, err := bare.WithResource(res)
+	if err != nil {
+		return nil, stanza.ErrBadRequest.WithText("invalid resource")
+	}
+	s := &session{c: c, sink: sink, transport: req.Transport}
+	var kicked *session
+	c.mu.Lock()
+	u := c.users[bare]
+	if u == nil {
+		u = &user{}
+		c.users[bare] = u
+	}
+	if i := u.find(full); i >= 0 {
+		switch c.opts.ResourceConflict {
+		case "refuse":
+			c.mu.Unlock()
+			return nil, stanza.ErrConflict
+		case "random":
+			full, _ = bare.WithResource(res + "." + randomResource())
+		default: // replace: RFC 6120 §7.7.2.2, the old session is ended
+			kicked = u.sessions[i]
+			u.sessions = append(u.sessions[:i], u.sessions[i+1:]...)
+		}
+	}
+	if c.opts.MaxResources > 0 && len(u.sessions) >= c.opts.MaxResources {
+		if len(u.sessions) == 0 {
+			delete(c.users, bare)
+		}
+		c.mu.Unlock()
+		return nil, stanza.ErrResourceConstraint.WithText("too many resources")
+	}
+	s.jid = full
+	u.sessions = append(u.sessions, s)
+	c.mu.Unlock()
+	metrics.Sessions.Inc()
+	if kicked != nil {
+		kicked.sink.Close(&stanza.StreamError{Condition: stanza.Conflict, Text: "replaced by a new session"})
+		kicked.Close()
+	}
+	info := s.info()
+	for _, h := range c.hooks {
+		if h.SessionOpened != nil {
+			h.SessionOpened(ctx, info)
+		}
+	}
+	return s, nil
+}
+
+// unbind removes s from the table; it reports whether s was the user's
+// last session.
+func (c *Core) unbind(s *session) bool {
+	bare := s.jid.Bare()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u := c.users[bare]
+	if u == nil {
+		return true
+	}
+	for i, o := range u.sessions {
+		if o == s {
+			u.sessions = append(u.sessions[:i], u.sessions[i+1:]...)
+			metrics.Sessions.Dec()
+			break
+		}
+	}
+	if len(u.sessions) == 0 {
+		delete(c.users, bare)
+		return true
+	}
+	return false
+}
+
+func (u *user) find(full jid.JID) int {
+	for i, s := range u.sessions {
+		if s.jid == full {
+			return i
+		}
+	}
+	return -1
+}
+
+func randomResource() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "meridian-" + hex.EncodeToString(b[:])
+}
+
+// session returns the session bound to a full JID.
+func (c *Core) session(full jid.JID) *session {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	u := c.users[full.Bare()]
+	if u == nil {
+		return nil
+	}
+	if i := u.find(full); i >= 0 {
+		return u.sessions[i]
+	}
+	return nil
+}
+
+// sessionsOf returns a copy of a user's session list.
+func (c *Core) sessionsOf(bare jid.JID) []*session {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	u := c.users[bare]
+	if u == nil {
+		return nil
+	}
+	return append([]*session(nil), u.sessions...)
+}
+
+// Sessions implements module.Host.
+func (c *Core) Sessions(bare jid.JID) []module.SessionInfo {
+	ss := c.sessionsOf(bare)
+	out := make([]module.SessionInfo, len(ss))
+	for i, s := range ss {
+		out[i] = s.info()
+	}
+	return out
+}
+
+// SessionCount returns the number of bound sessions.
+func (c *Core) SessionCount() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	n := 0
+	for _, u := range c.users {
+		n += len(u.sessions)
+	}
+	return n
+}
+
+// SetInterested implements module.Host.
+func (c *Core) SetInterested(full jid.JID) {
+	if s := c.session(full); s != nil {
+		s.mu.Lock()
+		s.interested = true
+		s.mu.Unlock()
+	}
+}
+
+// DeliverTo implements module.Host.
+func (c *Core) DeliverTo(full jid.JID, st *stanza.Stanza) bool {
+	s := c.session(full)
+	if s == nil {
+		return false
+	}
+	return c.deliver(s, st)
+}
+
+func (c *Core) deliver(s *session, st *stanza.Stanza) bool {
+	if !s.sink.Deliver(st) {
+		metrics.Dropped.WithLabelValues("slow_consumer").Inc()
+		return false
+	}
+	metrics.Out(uint8(st.Kind))
+	return true
+}
+
+// kick ends every session of a user with a stream error.
+func (c *Core) kick(bare jid.JID, e *stanza.StreamError) {
+	for _, s := range c.sessionsOf(bare) {
+		s.sink.Close(e)
+	}
+}
+
+// Shutdown ends every session with <system-shutdown/>.
+func (c *Core) Shutdown() {
+	c.mu.RLock()
+	var all []*session
+	for _, u := range c.users {
+		all = append(all, u.sessions...)
+	}
+	c.mu.RUnlock()
+	for _, s := range all {
+		s.sink.Close(&stanza.StreamError{Condition: stanza.SystemShutdown})
+	}
+}

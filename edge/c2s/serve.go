@@ -1,0 +1,110 @@
+package c2s
+
+import (
+	"errors"
+	"time"
+
+	"github.com/meridian-xmpp/meridian/internal/metrics"
+	"github.com/meridian-xmpp/meridian/link"
+	"github.com/meridian-xmpp/meridian/xmpp/jid"
+	"github.com/meridian-xmpp/meridian/xmpp/stanza"
+	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
+)
+
+// sink is the link.Sink of a bound stream.
+type sink struct{ w *writer }
+
+func (k sink) Deliver(st *stanza.Stanza) bool { return k.w.enqueue(st.Bytes) }
+func (k sink) Close(e *stanza.StreamError)    { k.w.close(e) }
+
+var _ link.Sink = sink{}
+
+// shutdown ends the stream with <system-shutdown/>.
+func (s *stream) shutdown() {
+	s.mu.Lock()
+	s.shuttingDown = true
+	w := s.w
+	s.mu.Unlock()
+	if w != nil {
+		w.close(&stanza.StreamError{Condition: stanza.SystemShutdown})
+		return
+	}
+	s.conn.Close()
+}
+
+// serve relays stanzas from the client to its session until the stream ends.
+func (s *stream) serve() {
+	idle := s.srv.opts.IdleTimeout
+	s.conn.SetReadDeadline(time.Time{})
+	for {
+		// A deadline per stanza: a client that trickles bytes without
+		// completing a stanza times out too.
+		if idle > 0 {
+			s.conn.SetReadDeadline(time.Now().Add(idle))
+		}
+		raw, err := s.dec.Next()
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		if err := s.handle(&raw); err != nil {
+			s.fail(err)
+			return
+		}
+	}
+}
+
+// handle validates one stanza from a bound client, stamps its from (RFC
+// 6120 §8.1.2.1) and hands it to the session.
+func (s *stream) handle(raw *xmltok.Raw) error {
+	kind := stanza.KindOf(raw.Local)
+	if raw.Space != stanza.NSClient || kind == stanza.Other {
+		return &stanza.StreamError{Condition: stanza.UnsupportedStanzaType, Text: raw.Local}
+	}
+	st := &stanza.Stanza{Kind: kind, Type: raw.Type, ID: raw.ID, From: s.full}
+	if raw.HasTo {
+		to, err := jid.Parse(raw.To)
+		if err != nil {
+			st.Bytes = raw.Bytes
+			s.reply(stanza.ErrorReply(st, stanza.ErrJIDMalformed, jid.JID{}))
+			return nil
+		}
+		st.To = to
+	}
+	if raw.StreamPrefixes {
+		// Prefixes declared on the stream header: forward a re-serialised copy.
+		el, err := xmltok.Parse(raw.Bytes, stanza.NSClient, s.dec.Prefixes())
+		if err != nil {
+			return err
+		}
+		el.SetAttr("from", s.fullStr)
+		st.Bytes = el.Append(nil, stanza.NSClient)
+		s.sess.Handle(st)
+		return nil
+	}
+	switch {
+	case !raw.HasFrom:
+		st.Bytes = stanza.Stamp(raw, s.fullStr)
+	case raw.From == s.fullStr:
+		st.Bytes = raw.Bytes
+	default:
+		from, err := jid.Parse(raw.From)
+		if err != nil || (from != s.full && from != s.full.Bare()) {
+			return &stanza.StreamError{Condition: stanza.InvalidFrom}
+		}
+		st.Bytes = stanza.Stamp(raw, s.fullStr)
+	}
+	s.sess.Handle(st)
+	return nil
+}
+
+// reply sends a server-generated answer straight to this client.
+func (s *stream) reply(st *stanza.Stanza) {
+	s.w.enqueue(st.Bytes)
+}
+
+var errTooManyFailures = errors.New("c2s: too many authentication failures")
+
+func streamErrorCounter(cond string) {
+	metrics.StreamErrors.WithLabelValues(cond).Inc()
+}

@@ -1,0 +1,328 @@
+package c2s
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/meridian-xmpp/meridian/link"
+	"github.com/meridian-xmpp/meridian/xmpp/jid"
+	"github.com/meridian-xmpp/meridian/xmpp/stanza"
+	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
+)
+
+// stream is one client connection. Its reader goroutine (run) does the
+// whole negotiation, writing directly to the socket; once a session is
+// bound, a writer goroutine owns the socket's write side.
+type stream struct {
+	srv       *Server
+	conn      net.Conn
+	transport string
+	remoteIP  string
+	log       *slog.Logger
+	dec       *xmltok.Decoder
+	bw        *bufio.Writer
+
+	secure   bool
+	tlsState *tls.ConnectionState
+	domain   string
+	id       string
+	user     jid.JID // bare JID once authenticated
+	full     jid.JID // full JID once bound
+	fullStr  string
+	failures int
+
+	sess link.Session
+	w    *writer // nil until bound
+
+	mu           sync.Mutex
+	closed       bool
+	shuttingDown bool
+}
+
+var errClosed = errors.New("c2s: stream closed")
+
+func newStream(s *Server, conn net.Conn, transport string) *stream {
+	ip := conn.RemoteAddr().String()
+	if h, _, err := net.SplitHostPort(ip); err == nil {
+		ip = h
+	}
+	st := &stream{srv: s, conn: conn, transport: transport, remoteIP: ip}
+	st.log = s.log.With("remote", conn.RemoteAddr().String(), "transport", transport)
+	return st
+}
+
+// run drives the stream until it ends.
+func (s *stream) run(directTLS bool) {
+	defer s.finish()
+	s.conn.SetDeadline(time.Now().Add(s.srv.opts.HandshakeTimeout))
+	if directTLS {
+		if err := s.handshakeTLS(); err != nil {
+			s.log.Debug("direct TLS handshake failed", "err", err)
+			return
+		}
+	}
+	s.dec = xmltok.NewDecoder(s.conn, s.srv.opts.Limits)
+	s.bw = bufio.NewWriterSize(s.conn, 4096)
+	err := s.negotiate()
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	s.serve()
+}
+
+// finish releases the session once the reader is done.
+func (s *stream) finish() {
+	if s.sess != nil {
+		s.sess.Close()
+	}
+	if s.w != nil {
+		s.w.close(nil)
+		<-s.w.stopped
+	}
+	s.conn.Close()
+}
+
+// fail ends the stream after an error: a stream error is sent, anything
+// else (I/O) just closes.
+func (s *stream) fail(err error) {
+	var se *stanza.StreamError
+	if !errors.As(err, &se) {
+		var te *xmltok.Error
+		var ne net.Error
+		switch {
+		case errors.As(err, &te):
+			se = &stanza.StreamError{Condition: te.Condition, Text: te.Msg}
+		case errors.As(err, &ne) && ne.Timeout():
+			se = &stanza.StreamError{Condition: stanza.ConnectionTimeout}
+		case errors.Is(err, xmltok.ErrStreamEnd):
+			se = nil
+		default:
+			s.log.Debug("stream ended", "err", err)
+			return
+		}
+	}
+	if se != nil {
+		s.log.Debug("stream error", "condition", se.Condition, "text", se.Text)
+	}
+	if s.w != nil {
+		s.w.close(se)
+		return
+	}
+	s.sendDirect(se)
+}
+
+// sendDirect writes a stream error and the closing tag during negotiation.
+func (s *stream) sendDirect(se *stanza.StreamError) {
+	var b []byte
+	if s.id == "" {
+		b = s.header(b, s.domain)
+	}
+	if se != nil {
+		countStreamError(se.Condition)
+		b = se.Append(b)
+	}
+	b = append(b, "</stream:stream>"...)
+	s.conn.SetWriteDeadline(time.Now().Add(s.srv.opts.WriteTimeout))
+	s.bw.Write(b)
+	s.bw.Flush()
+}
+
+func (s *stream) write(b []byte) error {
+	s.conn.SetWriteDeadline(time.Now().Add(s.srv.opts.WriteTimeout))
+	if _, err := s.bw.Write(b); err != nil {
+		return err
+	}
+	return s.bw.Flush()
+}
+
+func (s *stream) handshakeTLS() error {
+	tc := tls.Server(s.conn, s.srv.opts.TLS)
+	if err := tc.Handshake(); err != nil {
+		return err
+	}
+	cs := tc.ConnectionState()
+	s.conn = tc
+	s.tlsState = &cs
+	s.secure = true
+	return nil
+}
+
+// header appends our stream header (RFC 6120 §4.7) and records the id.
+func (s *stream) header(b []byte, from string) []byte {
+	var id [12]byte
+	rand.Read(id[:])
+	s.id = hex.EncodeToString(id[:])
+	b = append(b, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='"...)
+	b = append(b, s.id...)
+	if from != "" {
+		b = append(b, "' from='"...)
+		b = xmltok.EscapeAttr(b, from)
+	}
+	return append(b, "' version='1.0' xml:lang='en'>"...)
+}
+
+// openStream reads the client's stream header, checks it and answers with
+// ours and the features of the current stage (RFC 6120 §4.3).
+func (s *stream) openStream() error {
+	s.id = ""
+	start, err := s.dec.ReadStart()
+	if err != nil {
+		return err
+	}
+	to := strings.ToLower(start.Attr("to"))
+	if s.domain == "" {
+		s.domain = to
+		if to == "" && len(s.srv.opts.Domains) > 0 {
+			s.domain = s.srv.opts.Domains[0]
+		}
+	}
+	if start.Space != stanza.NSStream || start.Local != "stream" {
+		return &stanza.StreamError{Condition: stanza.InvalidNamespace}
+	}
+	if start.DefaultNS != stanza.NSClient {
+		return &stanza.StreamError{Condition: stanza.InvalidNamespace, Text: "expected jabber:client"}
+	}
+	if !s.srv.domains[s.domain] || (to != "" && to != s.domain) {
+		d := s.domain
+		s.domain = ""
+		return &stanza.StreamError{Condition: stanza.HostUnknown, Text: "this server does not serve " + d}
+	}
+	if v := start.Attr("version"); !versionOK(v) {
+		return &stanza.StreamError{Condition: stanza.UnsupportedVersion}
+	}
+	b := s.header(make([]byte, 0, 1024), s.domain)
+	b = s.features(b)
+	return s.write(b)
+}
+
+// versionOK accepts major version 1 (RFC 6120 §4.7.5).
+func versionOK(v string) bool {
+	major, _, _ := strings.Cut(v, ".")
+	return major == "1"
+}
+
+func countStreamError(cond string) {
+	streamErrorCounter(cond)
+}
+
+// negotiate runs TLS, SASL and resource binding.
+func (s *stream) negotiate() error {
+	if err := s.openStream(); err != nil {
+		return err
+	}
+	for {
+		raw, err := s.dec.Next()
+		if err != nil {
+			return err
+		}
+		done, err := s.negotiationStep(&raw)
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// negotiationStep handles one element before the session is bound. It
+// returns done once a resource is bound.
+func (s *stream) negotiationStep(raw *xmltok.Raw) (bool, error) {
+	switch {
+	case raw.Space == stanza.NSTLS && raw.Local == "starttls":
+		return false, s.startTLS()
+	case raw.Space == stanza.NSSASL:
+		return false, s.sasl(raw)
+	case raw.Space == stanza.NSClient && raw.Local == "iq":
+		return s.preSessionIQ(raw)
+	}
+	return false, &stanza.StreamError{Condition: stanza.NotAuthorized}
+}
+
+// startTLS upgrades the connection (RFC 6120 §5.4.2).
+func (s *stream) startTLS() error {
+	if s.secure {
+		s.write([]byte("<failure xmlns='" + stanza.NSTLS + "'/></stream:stream>"))
+		return errClosed
+	}
+	if err := s.write([]byte("<proceed xmlns='" + stanza.NSTLS + "'/>")); err != nil {
+		return err
+	}
+	if err := s.handshakeTLS(); err != nil {
+		s.log.Debug("STARTTLS handshake failed", "err", err)
+		return errClosed
+	}
+	s.dec.Reset(s.conn)
+	s.bw.Reset(s.conn)
+	return s.openStream()
+}
+
+// preSessionIQ handles IQs before binding: in-band registration before
+// authentication, resource binding and the legacy session after it.
+func (s *stream) preSessionIQ(raw *xmltok.Raw) (bool, error) {
+	if s.srv.opts.RequireStartTLS && !s.secure {
+		return false, &stanza.StreamError{Condition: stanza.PolicyViolation, Text: "STARTTLS is required"}
+	}
+	st := &stanza.Stanza{Kind: stanza.IQ, Bytes: raw.Bytes, Type: raw.Type, ID: raw.ID}
+	el, err := st.Element()
+	if err != nil {
+		return false, err
+	}
+	if s.user.IsZero() {
+		reply := s.srv.opts.Core.PreAuth(context.Background(), link.PreAuthClient{Domain: s.domain, RemoteAddr: s.remoteIP, Secure: s.secure}, st)
+		return false, s.write(reply.Bytes)
+	}
+	var payload *xmltok.Element
+	if len(el.Children) > 0 {
+		payload = el.Children[0]
+	}
+	if raw.Type != "set" || payload == nil || payload.Space != stanza.NSBind || payload.Local != "bind" {
+		// Anything but binding before a resource is bound.
+		return false, &stanza.StreamError{Condition: stanza.NotAuthorized, Text: "bind a resource first"}
+	}
+	res := ""
+	if r := payload.Child(stanza.NSBind, "resource"); r != nil {
+		res = strings.TrimSpace(r.Text)
+	}
+	// The writer exists before the session so that the core can queue
+	// stanzas at once; it starts after the bind result is written.
+	w := newWriter(s.conn, s.bw, s.srv.opts.SendQueue, s.srv.opts.WriteTimeout, s.srv.opts.KeepaliveInterval)
+	sess, err := s.srv.opts.Core.Open(context.Background(), link.OpenRequest{User: s.user, Resource: res, RemoteAddr: s.remoteIP, Transport: s.transport}, sink{w})
+	if err != nil {
+		var se *stanza.Error
+		if !errors.As(err, &se) {
+			s.log.Warn("bind failed", "err", err)
+			se = stanza.ErrInternalServerError
+		}
+		return false, s.write(stanza.ErrorReply(st, se, jid.JID{}).Bytes)
+	}
+	s.full = sess.JID()
+	s.fullStr = s.full.String()
+	bind := xmltok.NewElement(stanza.NSBind, "bind")
+	bind.Add(xmltok.NewElement(stanza.NSBind, "jid").SetText(s.fullStr))
+	if err := s.write(stanza.Result(st, bind, jid.JID{}).Bytes); err != nil {
+		sess.Close()
+		return false, err
+	}
+	s.sess = sess
+	s.log = s.log.With("jid", s.fullStr)
+	s.mu.Lock()
+	s.w = w
+	down := s.shuttingDown
+	s.mu.Unlock()
+	go w.run()
+	if down {
+		w.close(&stanza.StreamError{Condition: stanza.SystemShutdown})
+	}
+	return true, nil
+}

@@ -1,0 +1,244 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// Validate checks every value of the fixed sections and returns all the
+// problems found, joined, each naming its key. Module tables are checked
+// by DecodeModule and by the modules themselves.
+func (c *Config) Validate() error {
+	return errors.Join(c.validate()...)
+}
+
+type validator struct {
+	c    *Config
+	errs []error
+}
+
+func (v *validator) fail(key, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	name := v.c.fromEnv[key]
+	if i := strings.LastIndexByte(key, '['); name == "" && i > 0 && strings.HasSuffix(key, "]") {
+		name = v.c.fromEnv[key[:i]] // an item of a list set as a whole
+	}
+	if name != "" {
+		msg += " (set by " + name + ")"
+	}
+	v.errs = append(v.errs, fmt.Errorf("config: %s: %s", key, msg))
+}
+
+func (c *Config) validate() []error {
+	v := &validator{c: c}
+	v.node()
+	v.enum("log.level", c.Log.Level, logLevels)
+	v.enum("log.format", c.Log.Format, logFormats)
+	v.vhosts()
+	v.pair("tls", c.TLS.CertFile, c.TLS.KeyFile)
+	v.enum("tls.min_version", c.TLS.MinVersion, tlsVersions)
+	v.c2s()
+	v.listeners()
+	v.storage()
+	v.auth()
+	return v.errs
+}
+
+func (v *validator) node() {
+	n := v.c.Node
+	switch {
+	case n.Name == "":
+		v.fail("node.name", "must not be empty")
+	case strings.ContainsFunc(n.Name, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		v.fail("node.name", "%q must not contain spaces or control characters", n.Name)
+	}
+	if n.DataDir == "" {
+		v.fail("node.data_dir", "must not be empty")
+	}
+	if len(n.Roles) == 0 {
+		v.fail("node.roles", "must name at least one of %s", quoteList(roles))
+	}
+	v.list("node.roles", n.Roles, roles)
+	v.duration("node.shutdown_grace", n.ShutdownGrace, false)
+}
+
+func (v *validator) vhosts() {
+	if len(v.c.VHosts) == 0 {
+		v.fail("vhosts", "at least one [[vhosts]] table (or MERIDIAN_VHOSTS) is required")
+	}
+	seen := map[string]int{}
+	for i, h := range v.c.VHosts {
+		key := fmt.Sprintf("vhosts[%d]", i)
+		d := normalizeDomain(h.Domain)
+		if d == "" {
+			v.fail(key+".domain", "is required")
+		} else if err := checkDomain(d); err != nil {
+			v.fail(key+".domain", "%q: %v", h.Domain, err)
+		} else if j, dup := seen[d]; dup {
+			v.fail(key+".domain", "duplicate vhost %q (also vhosts[%d])", d, j)
+		} else {
+			seen[d] = i
+		}
+		v.pair(key, h.CertFile, h.KeyFile)
+	}
+}
+
+func (v *validator) c2s() {
+	c := v.c.C2S
+	if c.MaxStanzaSize < MinStanzaSize {
+		v.fail("c2s.max_stanza_size", "%d is below the minimum %d (RFC 6120 §13.12)", c.MaxStanzaSize, MinStanzaSize)
+	}
+	if c.MaxDepth < MinDepth {
+		v.fail("c2s.max_depth", "%d is below the minimum %d", c.MaxDepth, MinDepth)
+	}
+	v.duration("c2s.handshake_timeout", c.HandshakeTimeout, true)
+	v.duration("c2s.idle_timeout", c.IdleTimeout, false)
+	v.duration("c2s.keepalive_interval", c.KeepaliveInterval, false)
+	v.duration("c2s.write_timeout", c.WriteTimeout, true)
+	if c.SendQueue < 1 {
+		v.fail("c2s.send_queue", "must be at least 1, got %d", c.SendQueue)
+	}
+	v.enum("c2s.resource_conflict", c.ResourceConflict, resourceConflicts)
+	if c.MaxResources < 0 {
+		v.fail("c2s.max_resources", "must not be negative (0 means unlimited), got %d", c.MaxResources)
+	}
+}
+
+// listeners checks every listen address, and that no address is bound
+// twice: two listeners on one port fail at start, and the config check
+// should say so first. Port 0 (a free port, for tests) may repeat.
+func (v *validator) listeners() {
+	used := map[string]string{}
+	check := func(key, addr string) {
+		if err := checkListen(addr); err != nil {
+			v.fail(key, "%v", err)
+			return
+		}
+		if strings.HasSuffix(addr, ":0") {
+			return
+		}
+		if other, dup := used[addr]; dup {
+			v.fail(key, "address %q is also used by %s", addr, other)
+			return
+		}
+		used[addr] = key
+	}
+	for i, a := range v.c.C2S.Listen {
+		check(fmt.Sprintf("c2s.listen[%d]", i), a)
+	}
+	for i, a := range v.c.C2S.DirectTLSListen {
+		check(fmt.Sprintf("c2s.direct_tls_listen[%d]", i), a)
+	}
+	if v.c.HTTP.Listen != "" {
+		check("http.listen", v.c.HTTP.Listen)
+	}
+}
+
+func (v *validator) storage() {
+	if !moduleName.MatchString(v.c.Storage.Backend) {
+		v.fail("storage.backend", "invalid backend name %q", v.c.Storage.Backend)
+	}
+}
+
+func (v *validator) auth() {
+	a := v.c.Auth
+	if a.ScramIterations < MinScramIterations {
+		v.fail("auth.scram_iterations", "%d is below the minimum %d (RFC 7677 §4)", a.ScramIterations, MinScramIterations)
+	}
+	if len(a.Mechanisms) == 0 {
+		v.fail("auth.mechanisms", "must name at least one of %s", quoteList(mechanisms))
+	}
+	v.list("auth.mechanisms", a.Mechanisms, mechanisms)
+}
+
+// enum checks that value is one of allowed.
+func (v *validator) enum(key, value string, allowed []string) {
+	if !slices.Contains(allowed, value) {
+		v.fail(key, "invalid value %q (want one of %s)", value, quoteList(allowed))
+	}
+}
+
+// list checks that every item is allowed and none repeats.
+func (v *validator) list(key string, items, allowed []string) {
+	for i, item := range items {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		if !slices.Contains(allowed, item) {
+			v.fail(k, "invalid value %q (want one of %s)", item, quoteList(allowed))
+		} else if slices.Contains(items[:i], item) {
+			v.fail(k, "%q is listed twice", item)
+		}
+	}
+}
+
+// pair checks that a certificate and its key are given together.
+func (v *validator) pair(key, cert, privKey string) {
+	switch {
+	case cert != "" && privKey == "":
+		v.fail(key+".key_file", "is required when cert_file is set")
+	case cert == "" && privKey != "":
+		v.fail(key+".cert_file", "is required when key_file is set")
+	}
+}
+
+func (v *validator) duration(key string, d Duration, positive bool) {
+	switch {
+	case d.Duration < 0:
+		v.fail(key, "must not be negative, got %s", d.Duration)
+	case positive && d.Duration == 0:
+		v.fail(key, "must be greater than 0")
+	}
+}
+
+// checkListen checks a host:port listen address. The host may be empty
+// (all interfaces), an IP address or a host name; the port must be a
+// number, 0 meaning a free port chosen at start.
+func checkListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("invalid listen address %q (want host:port)", addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("invalid port in listen address %q", addr)
+	}
+	if host != "" && net.ParseIP(host) == nil && checkDomain(strings.ToLower(host)) != nil {
+		return fmt.Errorf("invalid host in listen address %q", addr)
+	}
+	return nil
+}
+
+// checkDomain checks a lower-case DNS name: at most 253 octets, labels of
+// 1–63 letters, digits and hyphens that neither start nor end with a
+// hyphen (RFC 1123 §2.1). Internationalised domains are written in their
+// A-label ("xn--") form.
+func checkDomain(d string) error {
+	if len(d) > 253 {
+		return errors.New("longer than 253 characters")
+	}
+	for label := range strings.SplitSeq(d, ".") {
+		if label == "" || len(label) > 63 {
+			return errors.New("labels must be 1 to 63 characters")
+		}
+		if label[0] == '-' || label[len(label)-1] == '-' {
+			return errors.New("labels must not start or end with a hyphen")
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+				return fmt.Errorf("invalid character %q (use letters, digits and hyphens; A-label form for IDNs)", r)
+			}
+		}
+	}
+	return nil
+}
+
+func quoteList(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}

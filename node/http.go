@@ -1,0 +1,67 @@
+package node
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/meridian-xmpp/meridian/core/admin"
+	"github.com/meridian-xmpp/meridian/internal/metrics"
+)
+
+// AdminSocket is the local admin API's unix socket under the data dir.
+func AdminSocket(dataDir string) string { return filepath.Join(dataDir, "admin.sock") }
+
+func (n *Node) httpHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ready")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /debug/sessions", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]int{"sessions": n.core.SessionCount(), "streams": n.c2s.Count()})
+	})
+	return mux
+}
+
+// startAdmin serves the admin API on a unix socket only the node's user
+// can reach; meridianctl uses it while the node runs.
+func (n *Node) startAdmin() error {
+	path := AdminSocket(n.cfg.Node.DataDir)
+	if c, err := net.Dial("unix", path); err == nil {
+		c.Close()
+		return fmt.Errorf("node: another node is serving %s", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("node: %w", err)
+	}
+	old := umask(0o077)
+	ln, err := net.Listen("unix", path)
+	umask(old)
+	if err != nil {
+		return fmt.Errorf("node: admin socket: %w", err)
+	}
+	n.mu.Lock()
+	n.listeners = append(n.listeners, ln)
+	n.mu.Unlock()
+	n.admin = &http.Server{Handler: n.AdminHandler()}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.admin.Serve(ln)
+	}()
+	return nil
+}
+
+// AdminHandler returns the admin API bound to this node's core.
+func (n *Node) AdminHandler() http.Handler { return admin.Handler(n.core) }

@@ -1,0 +1,61 @@
+// Package embedded is Meridian's default persistent store: one bbolt file
+// (go.etcd.io/bbolt, pure Go, copy-on-write B+tree, every write transaction
+// fsync'ed before it returns) holding accounts, rosters, pending inbound
+// subscriptions and last activity. It registers itself as the storage
+// backend "embedded". It owns the file layout and the record encoding; it
+// must not hold business logic (what a roster push or a subscription state
+// change means belongs to the modules).
+//
+// # Concurrency and locking
+//
+// A *DB is safe for concurrent use. bbolt runs any number of read
+// transactions alongside one write transaction; writes are serialised by
+// bbolt and no lock of our own is taken. The file is locked with flock(2):
+// a second opener, in this process or another, gives up after lockTimeout
+// with ErrLocked instead of waiting forever. The kernel drops the lock when
+// its holder dies, so a crashed node restarts without manual cleanup.
+//
+// # Layout
+//
+// Buckets and keys; "\x00" separates key parts, which is safe because no
+// prepared JID part or domain can contain NUL (RFC 7622 §3.3.1, §3.2).
+// Keys sort bytewise, which is Go's string order:
+//
+//	meta       "schema"                    uvarint schema version (schemaVersion)
+//	accounts   domain \x00 username        account record
+//	roster     user \x00 contact           roster item record
+//	rosterver  user                        roster version record
+//	pending    user \x00 from              pending subscription record
+//	last       user                        last activity record
+//
+// user, contact and from are bare JIDs as jid.JID.String() writes them. So
+// ListAccounts is a prefix scan of "domain\x00" that comes out in username
+// order, and Items a prefix scan of "user\x00" that comes out in contact
+// JID order.
+//
+// # Record encoding
+//
+// Every value starts with a record version byte (1 today); a reader
+// refuses versions it does not know rather than guess. The rest is a
+// fixed sequence of fields: unsigned integers as uvarints, signed ones as
+// zig-zag varints (encoding/binary), byte strings and strings as a uvarint
+// length followed by the bytes, times as varint Unix seconds plus uvarint
+// nanoseconds (read back in UTC). Parts of the key are not repeated in the
+// value. Version 1 records:
+//
+//	account   created, SHA-1 credentials, SHA-256 credentials
+//	          (credentials: salt, iterations, stored key, server key)
+//	item      name, subscription (0 none, 1 to, 2 from, 3 both),
+//	          flags (bit 0 ask, bit 1 pre-approved), group count, groups
+//	rosterver version
+//	pending   the subscribe stanza, raw, to the end of the value
+//	last      time, status
+//
+// A binary layout rather than JSON keeps a record a few dozen bytes and
+// a decode free of reflection; a new field means a new record version, and
+// decoders keep reading the old ones.
+//
+// The schema version in meta covers the layout (buckets and keys). A file
+// written by a newer Meridian, with a higher schema version, is refused
+// at Open rather than misread.
+package embedded

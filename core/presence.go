@@ -42,6 +42,7 @@ func (c *Core) clientPresence(ctx context.Context, s *session, st *stanza.Stanza
 		s.presence = st
 	} else {
 		s.presence = nil
+		s.status = statusOf(st)
 		for j := range s.directed {
 			directed = append(directed, j)
 		}
@@ -119,4 +120,16 @@ func priorityOf(st *stanza.Stanza) int {
 		return 0
 	}
 	return n
+}
+
+// statusOf reads <status/> of a presence.
+func statusOf(st *stanza.Stanza) string {
+	el, err := st.Element()
+	if err != nil {
+		return ""
+	}
+	if s := el.Child(stanza.NSClient, "status"); s != nil {
+		return s.Text
+	}
+	return ""
 }

@@ -32,6 +32,7 @@ type session struct {
 	presence   *stanza.Stanza
 	interested bool
 	directed   map[jid.JID]struct{}
+	status     string // text of the last unavailable presence
 	closed     bool
 }
 
@@ -75,6 +76,9 @@ func (s *session) Close() {
 	}
 	last := s.c.unbind(s)
 	info := s.info()
+	s.mu.Lock()
+	status = s.status
+	s.mu.Unlock()
 	for _, h := range s.c.hooks {
 		if h.SessionClosed != nil {
 			h.SessionClosed(ctx, info, status, last)

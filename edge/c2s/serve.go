@@ -36,6 +36,7 @@ func (s *stream) shutdown() {
 func (s *stream) serve() {
 	idle := s.srv.opts.IdleTimeout
 	s.conn.SetReadDeadline(time.Time{})
+	s.rd.idle = idle
 	for {
 		// A deadline per stanza: a client that trickles bytes without
 		// completing a stanza times out too.

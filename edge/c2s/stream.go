@@ -29,6 +29,7 @@ type stream struct {
 	remoteIP  string
 	log       *slog.Logger
 	dec       *xmltok.Decoder
+	rd        idleReader
 	bw        *bufio.Writer
 
 	secure   bool
@@ -70,7 +71,8 @@ func (s *stream) run(directTLS bool) {
 			return
 		}
 	}
-	s.dec = xmltok.NewDecoder(s.conn, s.srv.opts.Limits)
+	s.rd.conn = s.conn
+	s.dec = xmltok.NewDecoder(&s.rd, s.srv.opts.Limits)
 	s.bw = bufio.NewWriterSize(s.conn, 4096)
 	err := s.negotiate()
 	if err != nil {
@@ -262,7 +264,8 @@ func (s *stream) startTLS() error {
 		s.log.Debug("STARTTLS handshake failed", "err", err)
 		return errClosed
 	}
-	s.dec.Reset(s.conn)
+	s.rd.conn = s.conn
+	s.dec.Reset(&s.rd)
 	s.bw.Reset(s.conn)
 	return s.openStream()
 }

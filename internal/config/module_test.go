@@ -32,7 +32,6 @@ type (
 func documentedModules() map[string]any {
 	return map[string]any{
 		"roster":   &rosterSettings{Versioning: true, MaxItems: 1000},
-		"presence": nil,
 		"disco":    nil,
 		"ping":     nil,
 		"version":  &versionSettings{Name: "Meridian"},

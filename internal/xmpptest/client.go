@@ -25,6 +25,7 @@ type Conn struct {
 	Domain  string
 	JID     string
 	Timeout time.Duration
+	opened  bool // the server's stream header has been read
 }
 
 // Dial connects to addr.
@@ -58,6 +59,13 @@ func (c *Conn) Send(s string) {
 	}
 }
 
+// SendIgnoringErrors writes bytes the server may refuse halfway (it
+// closes the connection while they are still being sent).
+func (c *Conn) SendIgnoringErrors(s string) {
+	c.Net.SetWriteDeadline(time.Now().Add(c.Timeout))
+	c.Net.Write([]byte(s))
+}
+
 // Open sends a stream header and reads the server's header and features.
 func (c *Conn) Open() *xmltok.Element {
 	c.T.Helper()
@@ -66,6 +74,7 @@ func (c *Conn) Open() *xmltok.Element {
 	if _, err := c.dec.ReadStart(); err != nil {
 		c.T.Fatalf("read stream header: %v", err)
 	}
+	c.opened = true
 	f := c.Next()
 	if f.Local != "features" {
 		c.T.Fatalf("expected features, got %s", f)
@@ -111,6 +120,13 @@ func (c *Conn) Expect(local string) *xmltok.Element {
 // then checks that the server closes the stream.
 func (c *Conn) ExpectStreamError(cond string) {
 	c.T.Helper()
+	if !c.opened {
+		c.Net.SetReadDeadline(time.Now().Add(c.Timeout))
+		if _, err := c.dec.ReadStart(); err != nil {
+			c.T.Fatalf("expected stream error %s, got %v", cond, err)
+		}
+		c.opened = true
+	}
 	for i := 0; i < 20; i++ {
 		el, err := c.TryNext()
 		if err != nil {
@@ -155,6 +171,7 @@ func (c *Conn) StartTLS() *xmltok.Element {
 	if el := c.Next(); el.Local != "proceed" {
 		c.T.Fatalf("expected proceed, got %s", el)
 	}
+	c.opened = false
 	tc := tls.Client(c.Net, &tls.Config{InsecureSkipVerify: true, ServerName: c.Domain})
 	c.Net.SetDeadline(time.Now().Add(c.Timeout))
 	if err := tc.Handshake(); err != nil {
@@ -173,6 +190,7 @@ func (c *Conn) AuthPlain(user, pass string) *xmltok.Element {
 		c.T.Fatalf("auth as %s failed: %s", user, el)
 	}
 	c.dec = xmltok.NewDecoder(c.Net, xmltok.Limits{MaxStanzaSize: 1 << 20})
+	c.opened = false
 	return c.Open()
 }
 

@@ -90,8 +90,8 @@ type valRef struct {
 	ok       bool
 }
 
-// header is what Raw needs from the top element's start tag.
-type header struct {
+// routing is what Raw needs from the top element's start tag.
+type routing struct {
 	local, nameEnd          int
 	ns                      nsRef
 	to, from, typ, id, lang valRef
@@ -130,7 +130,7 @@ type scanner struct {
 	outFlags         uint8
 
 	usedStreamPrefix bool
-	hdr              header
+	hdr              routing
 }
 
 // begin prepares to scan a new element in the given mode.

@@ -186,7 +186,7 @@ func dupAttrs(b []byte, attrs []attrRef) bool {
 func (s *scanner) header() {
 	b := s.b
 	h := &s.hdr
-	*h = header{nameEnd: s.nameEnd, local: s.name, ns: s.elemNS}
+	*h = routing{nameEnd: s.nameEnd, local: s.name, ns: s.elemNS}
 	if s.nameColon >= 0 {
 		h.local = s.nameColon + 1
 	}

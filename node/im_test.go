@@ -1,0 +1,201 @@
+package node_test
+
+import (
+	"testing"
+
+	"github.com/meridian-xmpp/meridian/internal/xmpptest"
+	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
+)
+
+// expectItem reads until a roster push for contact arrives and returns
+// its item.
+func expectPush(t *testing.T, c *xmpptest.Conn, contact string) *xmltok.Element {
+	t.Helper()
+	for i := 0; i < 20; i++ {
+		el := c.Next()
+		if el.Local != "iq" || el.Attr("type") != "set" {
+			continue
+		}
+		q := el.Child("jabber:iq:roster", "query")
+		if q == nil {
+			continue
+		}
+		it := q.Child("jabber:iq:roster", "item")
+		c.Send("<iq type='result' id='" + el.Attr("id") + "'/>")
+		if it != nil && it.Attr("jid") == contact {
+			return it
+		}
+	}
+	t.Fatalf("no roster push for %s", contact)
+	return nil
+}
+
+func expectPresence(t *testing.T, c *xmpptest.Conn, from, typ string) *xmltok.Element {
+	t.Helper()
+	for i := 0; i < 20; i++ {
+		el := c.Next()
+		if el.Local == "presence" && el.Attr("from") == from && el.Attr("type") == typ {
+			return el
+		}
+	}
+	t.Fatalf("no presence type=%q from %s", typ, from)
+	return nil
+}
+
+// TestSubscriptionFlow walks RFC 6121 §3: request, approval both ways,
+// roster pushes with versions, presence broadcast and probes, then
+// cancellation.
+func TestSubscriptionFlow(t *testing.T) {
+	s := xmpptest.Start(t, nil)
+	s.AddUser(t, "alice", "pw")
+	s.AddUser(t, "bob", "pw")
+	a := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "a")
+	b := xmpptest.Login(t, s.C2S, "localhost", "bob", "pw", "b")
+	for _, c := range []*xmpptest.Conn{a, b} {
+		c.Send("<iq type='get' id='r1'><query xmlns='jabber:iq:roster' ver=''/></iq>")
+		r := c.Expect("iq")
+		if r.Attr("type") != "result" || r.Child("jabber:iq:roster", "query").Attr("ver") != "0" {
+			t.Fatalf("roster get: %s", r)
+		}
+		c.Send("<presence><priority>1</priority></presence>")
+		c.Expect("presence")
+	}
+	// Alice asks; bob gets the request, alice's item is none+ask.
+	a.Send("<presence to='bob@localhost' type='subscribe'/>")
+	if it := expectPush(t, a, "bob@localhost"); it.Attr("subscription") != "none" || it.Attr("ask") != "subscribe" {
+		t.Fatalf("alice's item after subscribe: %s", it)
+	}
+	expectPresence(t, b, "alice@localhost", "subscribe")
+	// Bob approves: alice has 'to' and sees bob online.
+	b.Send("<presence to='alice@localhost' type='subscribed'/>")
+	if it := expectPush(t, b, "alice@localhost"); it.Attr("subscription") != "from" {
+		t.Fatalf("bob's item after subscribed: %s", it)
+	}
+	if it := expectPush(t, a, "bob@localhost"); it.Attr("subscription") != "to" || it.HasAttr("ask") {
+		t.Fatalf("alice's item after subscribed: %s", it)
+	}
+	expectPresence(t, a, "bob@localhost/b", "")
+	// The other direction.
+	b.Send("<presence to='alice@localhost' type='subscribe'/>")
+	if it := expectPush(t, b, "alice@localhost"); it.Attr("subscription") != "from" || it.Attr("ask") != "subscribe" {
+		t.Fatalf("bob's item after subscribe: %s", it)
+	}
+	expectPresence(t, a, "bob@localhost", "subscribe")
+	a.Send("<presence to='bob@localhost' type='subscribed'/>")
+	if it := expectPush(t, a, "bob@localhost"); it.Attr("subscription") != "both" {
+		t.Fatalf("alice's item: %s", it)
+	}
+	if it := expectPush(t, b, "alice@localhost"); it.Attr("subscription") != "both" {
+		t.Fatalf("bob's item: %s", it)
+	}
+	// Broadcast: bob changes presence, alice sees it.
+	b.Send("<presence><show>away</show></presence>")
+	if p := expectPresence(t, a, "bob@localhost/b", ""); p.Child("", "show") == nil {
+		t.Fatalf("presence: %s", p)
+	}
+	// A new resource of alice probes bob and learns his presence.
+	a2 := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "a2")
+	a2.Send("<presence/>")
+	expectPresence(t, a2, "bob@localhost/b", "")
+	// Roster versioning: an up-to-date client gets an empty result.
+	a2.Send("<iq type='get' id='r2'><query xmlns='jabber:iq:roster'/></iq>")
+	full := a2.Expect("iq")
+	ver := full.Child("jabber:iq:roster", "query").Attr("ver")
+	a2.Send("<iq type='get' id='r3'><query xmlns='jabber:iq:roster' ver='" + ver + "'/></iq>")
+	if r := a2.Expect("iq"); r.Attr("id") != "r3" || len(r.Children) != 0 {
+		t.Fatalf("versioned roster get: %s", r)
+	}
+	// Bob leaves: alice's resources see unavailable.
+	b.Close()
+	expectPresence(t, a, "bob@localhost/b", "unavailable")
+	// Removing bob from alice's roster cancels both subscriptions.
+	a.Send("<iq type='set' id='rm'><query xmlns='jabber:iq:roster'><item jid='bob@localhost' subscription='remove'/></query></iq>")
+	if it := expectPush(t, a, "bob@localhost"); it.Attr("subscription") != "remove" {
+		t.Fatalf("remove push: %s", it)
+	}
+	// The result comes once the cancellations are routed.
+	if r := a.Expect("iq"); r.Attr("id") != "rm" || r.Attr("type") != "result" {
+		t.Fatalf("remove result: %s", r)
+	}
+	b = xmpptest.Login(t, s.C2S, "localhost", "bob", "pw", "b")
+	b.Send("<iq type='get' id='r4'><query xmlns='jabber:iq:roster'/></iq>")
+	r := b.Expect("iq")
+	if it := r.Child("jabber:iq:roster", "query").Child("", "item"); it == nil || it.Attr("subscription") != "none" {
+		t.Fatalf("bob's roster after alice removed him: %s", r)
+	}
+}
+
+func TestRosterBadSets(t *testing.T) {
+	s := xmpptest.Start(t, nil)
+	s.AddUser(t, "alice", "pw")
+	a := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "a")
+	cases := []struct{ name, query, cond string }{
+		{"two items", "<item jid='x@localhost'/><item jid='y@localhost'/>", "bad-request"},
+		{"bad jid", "<item jid='@@'/>", "jid-malformed"},
+		{"empty group", "<item jid='x@localhost'><group></group></item>", "not-acceptable"},
+		{"duplicate group", "<item jid='x@localhost'><group>g</group><group>g</group></item>", "bad-request"},
+		{"remove missing", "<item jid='nobody@localhost' subscription='remove'/>", "item-not-found"},
+	}
+	for _, tc := range cases {
+		a.Send("<iq type='set' id='s'><query xmlns='jabber:iq:roster'>" + tc.query + "</query></iq>")
+		r := a.Expect("iq")
+		if r.Attr("type") != "error" || xmpptest.Condition(r) != tc.cond {
+			t.Errorf("%s: want %s, got %s", tc.name, tc.cond, r)
+		}
+	}
+	a.Send("<iq type='get' id='g' to='bob@localhost'><query xmlns='jabber:iq:roster'/></iq>")
+	if r := a.Expect("iq"); r.Attr("type") != "error" {
+		t.Errorf("roster of another user: %s", r)
+	}
+	// Nothing was stored.
+	a.Send("<iq type='get' id='r'><query xmlns='jabber:iq:roster'/></iq>")
+	if r := a.Expect("iq"); len(r.Child("jabber:iq:roster", "query").Children) != 0 {
+		t.Fatalf("roster not empty: %s", r)
+	}
+}
+
+// TestRouting checks RFC 6121 §8 rules for unavailable and unknown
+// recipients and server-handled IQs.
+func TestRouting(t *testing.T) {
+	s := xmpptest.Start(t, nil)
+	s.AddUser(t, "alice", "pw")
+	s.AddUser(t, "bob", "pw")
+	a := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "a")
+	cases := []struct{ name, send, cond string }{
+		{"message to unknown user", "<message to='nobody@localhost' type='chat' id='1'><body>x</body></message>", "service-unavailable"},
+		{"message to offline user", "<message to='bob@localhost' type='chat' id='2'><body>x</body></message>", "service-unavailable"},
+		{"iq to offline full jid", "<iq to='bob@localhost/x' type='get' id='3'><ping xmlns='urn:xmpp:ping'/></iq>", "service-unavailable"},
+		{"remote domain", "<message to='x@remote.example' id='4'><body>x</body></message>", "remote-server-not-found"},
+		{"unknown server iq", "<iq to='localhost' type='get' id='5'><query xmlns='urn:unknown'/></iq>", "service-unavailable"},
+	}
+	for _, tc := range cases {
+		a.Send(tc.send)
+		r := a.Next()
+		if r.Attr("type") != "error" || xmpptest.Condition(r) != tc.cond {
+			t.Errorf("%s: want %s, got %s", tc.name, tc.cond, r)
+		}
+	}
+	for _, q := range []string{
+		"<query xmlns='http://jabber.org/protocol/disco#info'/>",
+		"<query xmlns='jabber:iq:version'/>",
+		"<time xmlns='urn:xmpp:time'/>",
+		"<query xmlns='jabber:iq:last'/>",
+		"<ping xmlns='urn:xmpp:ping'/>",
+	} {
+		a.Send("<iq to='localhost' type='get' id='q'>" + q + "</iq>")
+		if r := a.Next(); r.Attr("type") != "result" {
+			t.Errorf("%s: %s", q, r)
+		}
+	}
+	// Message to a full JID of an online but unavailable session is delivered.
+	b := xmpptest.Login(t, s.C2S, "localhost", "bob", "pw", "b")
+	a.Send("<message to='bob@localhost/b' id='6'><body>direct</body></message>")
+	if m := b.Expect("message"); m.Attr("from") != "alice@localhost/a" {
+		t.Fatalf("%s", m)
+	}
+	// Resource conflict: a second bind of bob/b replaces the first.
+	b2 := xmpptest.Login(t, s.C2S, "localhost", "bob", "pw", "b")
+	b.ExpectStreamError("conflict")
+	a.Send("<message to='bob@localhost/b' id='7'><body>again</body></message>")
+	b2.Expect("message")
+}

@@ -1,0 +1,55 @@
+# Meridian build and test entry points. `make test` is what CI runs
+# (.ci/run); it stops at the first failing stage and exits non-zero.
+
+GO        ?= go
+FUZZTIME  ?= 5s
+BENCHTIME ?= 100ms
+BENCHPKGS ?= ./xmpp/... ./core/... ./node/... ./storage/...
+
+export GO FUZZTIME
+
+.PHONY: all build deps vet test test-unit fuzz e2e bench clean
+
+all: build
+
+## build: compile every package, and the binaries into bin/
+build:
+	$(GO) build ./...
+	$(GO) build -o bin/meridian ./cmd/meridian
+	$(GO) build -o bin/meridianctl ./cmd/meridianctl
+
+## deps: install the Debian packages the tests need (fast when present)
+deps:
+	scripts/deps.sh
+
+## vet: go vet on every package
+vet:
+	$(GO) vet ./...
+
+## test-unit: the Go unit tests, uncached
+test-unit:
+	$(GO) test -count=1 ./...
+
+## fuzz: every native fuzz test in the repo for $(FUZZTIME) each
+fuzz:
+	scripts/fuzz.sh
+
+## e2e: the server binary driven by slixmpp, with a kill -9 restart check
+e2e: deps
+	tests/e2e/run.sh
+
+## test: the whole suite, in order: deps, vet, unit tests, fuzz, e2e
+test:
+	@start=$$(date +%s); \
+	for stage in deps vet test-unit fuzz e2e; do \
+		echo "=== make $$stage"; \
+		$(MAKE) --no-print-directory $$stage || { echo "=== make test: FAILED in $$stage after $$(( $$(date +%s) - start ))s"; exit 1; }; \
+	done; \
+	echo "=== make test: all stages passed in $$(( $$(date +%s) - start ))s"
+
+## bench: every benchmark once, briefly ($(BENCHTIME) each)
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) $(BENCHPKGS)
+
+clean:
+	rm -rf bin

@@ -31,7 +31,7 @@ failures=()
 for t in "${targets[@]}"; do
 	read -r dir name <<<"$t"
 	start=$EPOCHREALTIME
-	echo "fuzz: ./$dir $name for $FUZZTIME"
+	echo "--- fuzzing ./$dir $name for $FUZZTIME"
 	if "$GO" test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZTIME" "./$dir"; then
 		passed=$((passed + 1))
 		status=PASS
@@ -45,7 +45,7 @@ for t in "${targets[@]}"; do
 done
 
 for f in "${failures[@]}"; do
-	echo "fuzz: FAILED $f" >&2
+	echo "FAILED fuzz test: $f" >&2
 done
 echo "${passed} passed, ${failed} failed"
 ((failed == 0))

@@ -123,7 +123,7 @@ func (s *stream) sasl(raw *xmltok.Raw) error {
 			return core.VerifyPassword(ctx, s.domain, u, p)
 		},
 		ChannelBinding: s.channelBinding(),
-		PlusAvailable:  s.channelBinding() != nil && len(s.offered()) > 0 && hasPlus(s.offered()),
+		PlusAvailable:  s.channelBinding() != nil && hasPlus(s.offered()) && !s.cbMismatch,
 	})
 	if err != nil {
 		return s.saslFail(mech, "invalid-mechanism")
@@ -131,6 +131,9 @@ func (s *stream) sasl(raw *xmltok.Raw) error {
 	in, ok := decode64(el.Text)
 	if !ok {
 		return s.saslFail(mech, "incorrect-encoding")
+	}
+	if strings.HasSuffix(mech, "-PLUS") {
+		s.noteBindingType(in)
 	}
 	for {
 		out, done, err := srv.Step(in)
@@ -222,4 +225,18 @@ func decode64(s string) ([]byte, bool) {
 	}
 	b, err := base64.StdEncoding.DecodeString(s)
 	return b, err == nil
+}
+
+// noteBindingType remembers that the client tried a -PLUS mechanism with a
+// channel-binding type we do not offer (e.g. tls-unique, undefined on TLS
+// 1.3). Such a client saw our -PLUS mechanisms, so when it retries with
+// the 'y' flag that is not a downgrade (RFC 5802 §6 guards against
+// -PLUS being stripped from the list; XEP-0440 tells clients which types
+// we have). Without this, Debian 12's slixmpp and others that only know
+// tls-unique could never log in.
+func (s *stream) noteBindingType(initial []byte) {
+	gs2, _, _ := strings.Cut(string(initial), ",")
+	if name, ok := strings.CutPrefix(gs2, "p="); ok && name != "tls-exporter" {
+		s.cbMismatch = true
+	}
 }

@@ -40,6 +40,8 @@ type stream struct {
 	full     jid.JID // full JID once bound
 	fullStr  string
 	failures int
+	// cbMismatch: the client tried -PLUS with a binding type we lack.
+	cbMismatch bool
 
 	sess link.Session
 	w    *writer // nil until bound

@@ -1,0 +1,83 @@
+package node_test
+
+import (
+	"testing"
+
+	"github.com/meridian-xmpp/meridian/internal/config"
+	"github.com/meridian-xmpp/meridian/internal/xmpptest"
+	"github.com/meridian-xmpp/meridian/xmpp/stanza"
+)
+
+// TestVirtualHosts: two domains on one node, registration on one only,
+// messages between them.
+func TestVirtualHosts(t *testing.T) {
+	cfg := xmpptest.Config(t)
+	cfg.VHosts = []config.VHost{{Domain: "localhost", Registration: true}, {Domain: "example.test"}}
+	s := xmpptest.Start(t, cfg)
+
+	c := xmpptest.Dial(t, s.C2S, "example.test")
+	c.Open()
+	f := c.StartTLS()
+	if f.Child("http://jabber.org/features/iq-register", "register") != nil {
+		t.Fatalf("registration offered on a host without it: %s", f)
+	}
+	if r := c.Register("eve", "pw"); xmpptest.Condition(r) != "not-allowed" {
+		t.Fatalf("registration on example.test: %s", r)
+	}
+	c = xmpptest.Dial(t, s.C2S, "localhost")
+	c.Open()
+	if f := c.StartTLS(); f.Child("http://jabber.org/features/iq-register", "register") == nil {
+		t.Fatalf("registration not offered on localhost: %s", f)
+	}
+	if r := c.Register("alice", "pw"); r.Attr("type") != "result" {
+		t.Fatalf("registration on localhost: %s", r)
+	}
+	if err := s.Core().CreateUser(t.Context(), mustJID(t, "dave@example.test"), "pw"); err != nil {
+		t.Fatal(err)
+	}
+	a := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "a")
+	d := xmpptest.Login(t, s.C2S, "example.test", "dave", "pw", "d")
+	if d.JID != "dave@example.test/d" {
+		t.Fatalf("bound %s", d.JID)
+	}
+	d.Send("<presence/>")
+	d.Expect("presence")
+	a.Send("<message to='dave@example.test' type='chat'><body>across hosts</body></message>")
+	if m := d.Expect("message"); m.Attr("from") != "alice@localhost/a" {
+		t.Fatalf("%s", m)
+	}
+	// An account of one host cannot log in on the other.
+	x := xmpptest.Dial(t, s.C2S, "example.test")
+	x.Open()
+	x.StartTLS()
+	x.Send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHB3</auth>")
+	if el := x.Next(); el.Child(stanza.NSSASL, "not-authorized") == nil {
+		t.Fatalf("alice on example.test: %s", el)
+	}
+}
+
+// TestInBandAccountManagement: password change and account removal
+// (XEP-0077 §3.2, §3.3) over the stream.
+func TestInBandAccountManagement(t *testing.T) {
+	s := xmpptest.Start(t, nil)
+	s.AddUser(t, "alice", "old")
+	a := xmpptest.Login(t, s.C2S, "localhost", "alice", "old", "a")
+	a.Send("<iq type='set' id='pw' to='localhost'><query xmlns='jabber:iq:register'><username>alice</username><password>new</password></query></iq>")
+	if r := a.Expect("iq"); r.Attr("type") != "result" {
+		t.Fatalf("password change: %s", r)
+	}
+	a2 := xmpptest.Login(t, s.C2S, "localhost", "alice", "new", "a2")
+	a2.Send("<iq type='set' id='rm' to='localhost'><query xmlns='jabber:iq:register'><remove/></query></iq>")
+	if r := a2.Expect("iq"); r.Attr("type") != "result" || r.Attr("id") != "rm" {
+		t.Fatalf("remove: %s", r)
+	}
+	a2.ExpectStreamError(stanza.NotAuthorized)
+	a.ExpectStreamError(stanza.NotAuthorized)
+	c := xmpptest.Dial(t, s.C2S, "localhost")
+	c.Open()
+	c.StartTLS()
+	c.Send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAG5ldw==</auth>")
+	if el := c.Next(); el.Child(stanza.NSSASL, "not-authorized") == nil {
+		t.Fatalf("login after removal: %s", el)
+	}
+}

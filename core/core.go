@@ -18,6 +18,7 @@ import (
 	"github.com/meridian-xmpp/meridian/link"
 	"github.com/meridian-xmpp/meridian/storage"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
+	"github.com/meridian-xmpp/meridian/xmpp/stanza"
 	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
 )
 
@@ -90,6 +91,11 @@ func New(opts Options) (*Core, error) {
 		c.hosts[h] = true
 	}
 	c.AddIdentity("server", "im", "Meridian")
+	// RFC 3921 §3 session establishment: a no-op that older clients still
+	// send after binding (RFC 6121 Appendix E); offered as optional.
+	session := func(context.Context, module.IQ) (*xmltok.Element, error) { return nil, nil }
+	c.HandleIQ(module.Server, stanza.NSSession, session)
+	c.HandleIQ(module.Account, stanza.NSSession, session)
 	for _, m := range opts.Modules {
 		inst, err := m.Info.New(c, m.Config)
 		if err != nil {

@@ -1,7 +1,9 @@
 package node_test
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/meridian-xmpp/meridian/internal/xmpptest"
 	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
@@ -176,13 +178,18 @@ func TestRouting(t *testing.T) {
 		}
 	}
 	for _, q := range []string{
+		"<session xmlns='urn:ietf:params:xml:ns:xmpp-session'/>",
 		"<query xmlns='http://jabber.org/protocol/disco#info'/>",
 		"<query xmlns='jabber:iq:version'/>",
 		"<time xmlns='urn:xmpp:time'/>",
 		"<query xmlns='jabber:iq:last'/>",
 		"<ping xmlns='urn:xmpp:ping'/>",
 	} {
-		a.Send("<iq to='localhost' type='get' id='q'>" + q + "</iq>")
+		typ := "get"
+		if strings.Contains(q, "xmpp-session") {
+			typ = "set"
+		}
+		a.Send("<iq to='localhost' type='" + typ + "' id='q'>" + q + "</iq>")
 		if r := a.Next(); r.Attr("type") != "result" {
 			t.Errorf("%s: %s", q, r)
 		}
@@ -198,4 +205,86 @@ func TestRouting(t *testing.T) {
 	b.ExpectStreamError("conflict")
 	a.Send("<message to='bob@localhost/b' id='7'><body>again</body></message>")
 	b2.Expect("message")
+}
+
+// TestPrioritiesAndDirectedPresence: RFC 6121 §8.5.2.1.1 (highest
+// non-negative priority gets bare-JID messages), §4.6 (directed presence
+// and its unavailable on disconnect), §3.4 (pre-approval).
+func TestPrioritiesAndDirectedPresence(t *testing.T) {
+	s := xmpptest.Start(t, nil)
+	s.AddUser(t, "alice", "pw")
+	s.AddUser(t, "bob", "pw")
+	hi := xmpptest.Login(t, s.C2S, "localhost", "bob", "pw", "hi")
+	lo := xmpptest.Login(t, s.C2S, "localhost", "bob", "pw", "lo")
+	neg := xmpptest.Login(t, s.C2S, "localhost", "bob", "pw", "neg")
+	hi.Send("<presence><priority>10</priority></presence>")
+	lo.Send("<presence><priority>1</priority></presence>")
+	neg.Send("<presence><priority>-1</priority></presence>")
+	a := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "a")
+	a.Send("<message to='bob@localhost' type='chat' id='p1'><body>to the top</body></message>")
+	if m := hi.Expect("message"); m.Attr("id") != "p1" {
+		t.Fatalf("%s", m)
+	}
+	// lo and neg got presences only: a ping to lo proves nothing else is queued.
+	for _, c := range []*xmpptest.Conn{lo, neg} {
+		c.Send("<iq type='get' id='q' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>")
+		for {
+			el := c.Next()
+			if el.Local == "message" {
+				t.Fatalf("%s got %s", c.JID, el)
+			}
+			if el.Local == "iq" {
+				break
+			}
+		}
+	}
+	// Only negative priority left: the message bounces (no offline storage yet).
+	hi.Close()
+	lo.Close()
+	waitSessions(t, s, "bob@localhost", 1)
+	a.Send("<message to='bob@localhost' type='chat' id='p2'><body>x</body></message>")
+	if r := a.Expect("message"); xmpptest.Condition(r) != "service-unavailable" {
+		t.Fatalf("%s", r)
+	}
+
+	// Directed presence: alice (no subscription) sends presence to bob's
+	// full JID; when she leaves, bob's resource learns she is unavailable.
+	a.Send("<presence to='bob@localhost/neg'/>")
+	expectPresence(t, neg, "alice@localhost/a", "")
+	a.Send("<presence/>")
+	a.Close()
+	expectPresence(t, neg, "alice@localhost/a", "unavailable")
+
+	// Pre-approval: bob approves alice before she asks; her request is
+	// then answered at once.
+	neg.Send("<iq type='get' id='r'><query xmlns='jabber:iq:roster'/></iq>")
+	neg.Expect("iq")
+	neg.Send("<presence to='alice@localhost' type='subscribed'/>")
+	if it := expectPush(t, neg, "alice@localhost"); it.Attr("approved") != "true" || it.Attr("subscription") != "none" {
+		t.Fatalf("pre-approval item: %s", it)
+	}
+	a = xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "a")
+	a.Send("<iq type='get' id='r'><query xmlns='jabber:iq:roster'/></iq>")
+	a.Expect("iq")
+	a.Send("<presence to='bob@localhost' type='subscribe'/>")
+	if it := expectPush(t, a, "bob@localhost"); it.Attr("ask") != "subscribe" {
+		t.Fatalf("%s", it)
+	}
+	if it := expectPush(t, a, "bob@localhost"); it.Attr("subscription") != "to" {
+		t.Fatalf("after pre-approved subscribe: %s", it)
+	}
+	if it := expectPush(t, neg, "alice@localhost"); it.Attr("subscription") != "from" || it.HasAttr("approved") {
+		t.Fatalf("bob's item: %s", it)
+	}
+}
+
+func waitSessions(t *testing.T, s *xmpptest.Server, bare string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(s.Core().Sessions(mustJID(t, bare))) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still has %d sessions", bare, len(s.Core().Sessions(mustJID(t, bare))))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -220,6 +220,9 @@ func TestPrioritiesAndDirectedPresence(t *testing.T) {
 	hi.Send("<presence><priority>10</priority></presence>")
 	lo.Send("<presence><priority>1</priority></presence>")
 	neg.Send("<presence><priority>-1</priority></presence>")
+	for _, c := range []*xmpptest.Conn{hi, lo, neg} {
+		expectPresence(t, c, c.JID, "") // processed: each sees its own presence
+	}
 	a := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "a")
 	a.Send("<message to='bob@localhost' type='chat' id='p1'><body>to the top</body></message>")
 	if m := hi.Expect("message"); m.Attr("id") != "p1" {

@@ -26,9 +26,9 @@ deps:
 vet:
 	$(GO) vet ./...
 
-## test-unit: the Go unit tests, uncached
+## test-unit: the Go unit tests, uncached, with the race detector
 test-unit:
-	$(GO) test -count=1 ./...
+	$(GO) test -race -count=1 ./...
 
 ## fuzz: every native fuzz test in the repo for $(FUZZTIME) each
 fuzz:

@@ -81,3 +81,34 @@ func TestInBandAccountManagement(t *testing.T) {
 		t.Fatalf("login after removal: %s", el)
 	}
 }
+
+// TestModuleSwitchedOff: a disabled module is gone from disco and its
+// requests get service-unavailable.
+func TestModuleSwitchedOff(t *testing.T) {
+	cfg, err := config.Parse([]byte(`
+[[vhosts]]
+domain = "localhost"
+[c2s]
+listen = ["127.0.0.1:0"]
+direct_tls_listen = ["127.0.0.1:0"]
+[http]
+listen = "127.0.0.1:0"
+[modules.version]
+enabled = false
+`), []string{"MERIDIAN_NODE_DATA_DIR=" + t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := xmpptest.Start(t, cfg)
+	s.AddUser(t, "alice", "pw")
+	a := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "a")
+	a.Send("<iq to='localhost' type='get' id='d'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
+	info := a.Expect("iq")
+	if xmpptest.HasText(info, "jabber:iq:version") || !xmpptest.HasText(info, "urn:xmpp:ping") {
+		t.Fatalf("disco: %s", info)
+	}
+	a.Send("<iq to='localhost' type='get' id='v'><query xmlns='jabber:iq:version'/></iq>")
+	if r := a.Expect("iq"); xmpptest.Condition(r) != "service-unavailable" {
+		t.Fatalf("version: %s", r)
+	}
+}

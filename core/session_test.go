@@ -1,0 +1,127 @@
+package core
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/meridian-xmpp/meridian/link"
+	"github.com/meridian-xmpp/meridian/storage"
+	_ "github.com/meridian-xmpp/meridian/storage/embedded"
+	"github.com/meridian-xmpp/meridian/xmpp/jid"
+	"github.com/meridian-xmpp/meridian/xmpp/stanza"
+)
+
+type fakeSink struct {
+	mu     sync.Mutex
+	got    []*stanza.Stanza
+	closed *stanza.StreamError
+}
+
+func (f *fakeSink) Deliver(st *stanza.Stanza) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.got = append(f.got, st)
+	return true
+}
+
+func (f *fakeSink) Close(e *stanza.StreamError) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = e
+}
+
+func newCore(t *testing.T, conflict string, maxRes int) *Core {
+	t.Helper()
+	st, err := storage.Open("embedded", t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	c, err := New(Options{Hosts: []string{"localhost"}, Stores: st, ResourceConflict: conflict, MaxResources: maxRes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func open(t *testing.T, c *Core, user, res string) (link.Session, *fakeSink, error) {
+	t.Helper()
+	k := &fakeSink{}
+	s, err := c.Open(context.Background(), link.OpenRequest{User: jid.MustParse(user), Resource: res}, k)
+	return s, k, err
+}
+
+func TestResourceConflict(t *testing.T) {
+	t.Run("replace", func(t *testing.T) {
+		c := newCore(t, "replace", 0)
+		_, k1, _ := open(t, c, "a@localhost", "r")
+		s2, _, err := open(t, c, "a@localhost", "r")
+		if err != nil || k1.closed == nil || k1.closed.Condition != stanza.Conflict {
+			t.Fatalf("err=%v closed=%v", err, k1.closed)
+		}
+		if s2.JID().String() != "a@localhost/r" || c.SessionCount() != 1 {
+			t.Fatalf("%s %d", s2.JID(), c.SessionCount())
+		}
+	})
+	t.Run("refuse", func(t *testing.T) {
+		c := newCore(t, "refuse", 0)
+		open(t, c, "a@localhost", "r")
+		if _, _, err := open(t, c, "a@localhost", "r"); err != stanza.ErrConflict {
+			t.Fatalf("err=%v", err)
+		}
+	})
+	t.Run("random", func(t *testing.T) {
+		c := newCore(t, "random", 0)
+		s1, _, _ := open(t, c, "a@localhost", "r")
+		s2, _, err := open(t, c, "a@localhost", "r")
+		if err != nil || s1.JID() == s2.JID() || c.SessionCount() != 2 {
+			t.Fatalf("err=%v %s %s", err, s1.JID(), s2.JID())
+		}
+	})
+	t.Run("server chosen", func(t *testing.T) {
+		c := newCore(t, "replace", 0)
+		s1, _, _ := open(t, c, "a@localhost", "")
+		s2, _, _ := open(t, c, "a@localhost", "")
+		if s1.JID().Resource() == "" || s1.JID() == s2.JID() {
+			t.Fatalf("%s %s", s1.JID(), s2.JID())
+		}
+	})
+	t.Run("max resources", func(t *testing.T) {
+		c := newCore(t, "replace", 2)
+		open(t, c, "a@localhost", "1")
+		open(t, c, "a@localhost", "2")
+		if _, _, err := open(t, c, "a@localhost", "3"); err == nil {
+			t.Fatal("third resource accepted")
+		}
+	})
+	t.Run("bad input", func(t *testing.T) {
+		c := newCore(t, "replace", 0)
+		if _, _, err := open(t, c, "a@elsewhere.example", "r"); err == nil {
+			t.Fatal("foreign domain bound")
+		}
+		if _, _, err := open(t, c, "a@localhost", string([]byte{0xff})); err == nil {
+			t.Fatal("invalid resource bound")
+		}
+	})
+}
+
+// TestCloseBroadcastsUnavailable: a session that ends while available
+// tells the user's other resources.
+func TestCloseBroadcastsUnavailable(t *testing.T) {
+	c := newCore(t, "replace", 0)
+	s1, _, _ := open(t, c, "a@localhost", "one")
+	s2, k2, _ := open(t, c, "a@localhost", "two")
+	for _, s := range []link.Session{s1, s2} {
+		s.Handle(&stanza.Stanza{Kind: stanza.Presence, Bytes: []byte("<presence from='" + s.JID().String() + "'/>"), From: s.JID()})
+	}
+	s1.Close()
+	s1.Close() // idempotent
+	last := k2.got[len(k2.got)-1]
+	if last.Type != "unavailable" || last.From != s1.JID() {
+		t.Fatalf("last delivered to two: %s", last.Bytes)
+	}
+	if c.SessionCount() != 1 {
+		t.Fatalf("%d sessions", c.SessionCount())
+	}
+}

@@ -200,3 +200,19 @@ func TestSlowClient(t *testing.T) {
 	<-keepaliveDone
 	stillServes(t, w)
 }
+
+// TestWhitespaceKeepalive: a bound stream that receives nothing gets a
+// whitespace keepalive after keepalive_interval (RFC 6120 §4.6.1).
+func TestWhitespaceKeepalive(t *testing.T) {
+	cfg := xmpptest.Config(t)
+	cfg.C2S.KeepaliveInterval = config.Duration{Duration: 300 * time.Millisecond}
+	s := xmpptest.Start(t, cfg)
+	s.AddUser(t, "idle", "pw")
+	c := xmpptest.Login(t, s.C2S, "localhost", "idle", "pw", "i")
+	c.Net.SetReadDeadline(time.Now().Add(3 * time.Second))
+	buf := make([]byte, 16)
+	n, err := c.Net.Read(buf)
+	if err != nil || strings.TrimSpace(string(buf[:n])) != "" || n == 0 {
+		t.Fatalf("read %q, %v; want whitespace", buf[:n], err)
+	}
+}

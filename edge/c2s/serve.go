@@ -19,6 +19,13 @@ func (k sink) Close(e *stanza.StreamError)    { k.w.close(e) }
 
 var _ link.Sink = sink{}
 
+// writer returns the stream's writer once bound.
+func (s *stream) writer() *writer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w
+}
+
 // shutdown ends the stream with <system-shutdown/>.
 func (s *stream) shutdown() {
 	s.mu.Lock()

@@ -54,6 +54,7 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	conns     map[*stream]struct{}
 	closing   bool
+	stop      chan struct{} // closed by Shutdown: ends the keepalive sweeper
 	wg        sync.WaitGroup
 }
 
@@ -87,7 +88,37 @@ func New(opts Options) *Server {
 	for _, d := range opts.Domains {
 		s.domains[d] = true
 	}
+	s.stop = make(chan struct{})
+	if opts.KeepaliveInterval > 0 {
+		go s.keepalives(opts.KeepaliveInterval)
+	}
 	return s
+}
+
+// keepalives sends whitespace on every bound stream that wrote nothing for
+// the interval: one sweeper for the node instead of a timer per stream.
+func (s *Server) keepalives(interval time.Duration) {
+	t := time.NewTicker(max(interval/4, 100*time.Millisecond))
+	defer t.Stop()
+	var ws []*writer
+	for {
+		select {
+		case <-s.stop:
+			return
+		case now := <-t.C:
+			ws = ws[:0]
+			s.mu.Lock()
+			for c := range s.conns {
+				if w := c.writer(); w != nil {
+					ws = append(ws, w)
+				}
+			}
+			s.mu.Unlock()
+			for _, w := range ws {
+				w.keepalive(now, interval)
+			}
+		}
+	}
 }
 
 // Serve accepts connections on ln until it is closed. directTLS makes
@@ -147,13 +178,26 @@ func (s *Server) ServeConn(conn net.Conn, directTLS bool) {
 	s.mu.Unlock()
 	metrics.ConnectionsTotal.WithLabelValues(transport).Inc()
 	metrics.Connections.WithLabelValues(transport).Inc()
-	go func() {
-		defer s.wg.Done()
-		defer metrics.Connections.WithLabelValues(transport).Dec()
-		st.run(directTLS)
+	done := func() {
 		s.mu.Lock()
 		delete(s.conns, st)
 		s.mu.Unlock()
+		metrics.Connections.WithLabelValues(transport).Dec()
+		s.wg.Done()
+	}
+	go func() {
+		if !st.open(directTLS) {
+			done()
+			return
+		}
+		// The session is served on a fresh goroutine: the TLS handshake
+		// and SASL grew this one's stack, and an idle session should hold
+		// only what reading needs.
+		go func() {
+			defer done()
+			defer st.finish()
+			st.serve()
+		}()
 	}()
 }
 
@@ -161,6 +205,9 @@ func (s *Server) ServeConn(conn net.Conn, directTLS bool) {
 // waits for them until ctx ends. It is idempotent.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.closing {
+		close(s.stop)
+	}
 	s.closing = true
 	for ln := range s.listeners {
 		ln.Close()

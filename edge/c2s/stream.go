@@ -63,25 +63,38 @@ func newStream(s *Server, conn net.Conn, transport string) *stream {
 	return st
 }
 
-// run drives the stream until it ends.
-func (s *stream) run(directTLS bool) {
-	defer s.finish()
+// open runs everything before the session is bound: TLS, SASL,
+// binding. It reports whether the stream goes on to serve; when it does
+// not, the stream is finished.
+func (s *stream) open(directTLS bool) bool {
 	s.conn.SetDeadline(time.Now().Add(s.srv.opts.HandshakeTimeout))
 	if directTLS {
 		if err := s.handshakeTLS(); err != nil {
 			s.log.Debug("direct TLS handshake failed", "err", err)
-			return
+			s.finish()
+			return false
 		}
 	}
 	s.rd.conn = s.conn
 	s.dec = xmltok.NewDecoder(&s.rd, s.srv.opts.Limits)
-	s.bw = bufio.NewWriterSize(s.conn, 4096)
-	err := s.negotiate()
-	if err != nil {
+	s.bw = bufPool.Get().(*bufio.Writer)
+	s.bw.Reset(s.conn)
+	if err := s.negotiate(); err != nil {
 		s.fail(err)
-		return
+		s.finish()
+		return false
 	}
-	s.serve()
+	// Negotiation writes are done; the writer has its own buffer.
+	s.releaseBuffer()
+	return true
+}
+
+func (s *stream) releaseBuffer() {
+	if s.bw != nil {
+		s.bw.Reset(nil)
+		bufPool.Put(s.bw)
+		s.bw = nil
+	}
 }
 
 // finish releases the session once the reader is done.
@@ -91,8 +104,9 @@ func (s *stream) finish() {
 	}
 	if s.w != nil {
 		s.w.close(nil)
-		<-s.w.stopped
+		<-s.w.done
 	}
+	s.releaseBuffer()
 	s.conn.Close()
 }
 
@@ -301,7 +315,7 @@ func (s *stream) preSessionIQ(raw *xmltok.Raw) (bool, error) {
 	}
 	// The writer exists before the session so that the core can queue
 	// stanzas at once; it starts after the bind result is written.
-	w := newWriter(s.conn, s.bw, s.srv.opts.SendQueue, s.srv.opts.WriteTimeout, s.srv.opts.KeepaliveInterval)
+	w := newWriter(s.conn, s.srv.opts.SendQueue, s.srv.opts.WriteTimeout)
 	sess, err := s.srv.opts.Core.Open(context.Background(), link.OpenRequest{User: s.user, Resource: res, RemoteAddr: s.remoteIP, Transport: s.transport}, sink{w})
 	if err != nil {
 		var se *stanza.Error
@@ -325,7 +339,6 @@ func (s *stream) preSessionIQ(raw *xmltok.Raw) (bool, error) {
 	s.w = w
 	down := s.shuttingDown
 	s.mu.Unlock()
-	go w.run()
 	if down {
 		w.close(&stanza.StreamError{Condition: stanza.SystemShutdown})
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/meridian-xmpp/meridian/internal/metrics"
@@ -12,122 +13,143 @@ import (
 
 // writer owns the socket's write side once a session is bound (DESIGN
 // principle 3): a bounded queue, batched writes, a flush when the queue is
-// empty, write deadlines, whitespace keepalives. A full queue means a slow
-// consumer: the stream is closed with <policy-violation/> and the stanza
-// counted.
+// empty, write deadlines. A full queue means a slow consumer: the stream
+// is closed with <policy-violation/> and the stanza counted.
+//
+// An idle session costs as little as possible: the queue is a slice that
+// is dropped once drained, the flushing goroutine runs only while there is
+// something to write, and its buffered writer comes from a pool. Whitespace
+// keepalives come from the Server's sweeper, not a timer per stream.
 type writer struct {
-	conn      net.Conn
-	bw        *bufio.Writer
-	q         chan []byte
-	timeout   time.Duration
-	keepalive time.Duration
+	conn    net.Conn
+	max     int
+	timeout time.Duration
 
-	once    sync.Once
-	stop    chan *stanza.StreamError // nil error: plain close
-	stopped chan struct{}            // closed when the loop has exited
+	mu      sync.Mutex
+	q       [][]byte
+	running bool                // a flush goroutine is active
+	closing *stanza.StreamError // set by close; plainClose for no error
+	ending  bool                // close was requested
+	closed  bool                // the connection is closed
+
+	lastWrite atomic.Int64  // unix nanoseconds of the last flush
+	done      chan struct{} // closed once the connection is closed
 }
 
-const maxBatch = 64
+var bufPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
 
-func newWriter(conn net.Conn, bw *bufio.Writer, queue int, timeout, keepalive time.Duration) *writer {
-	return &writer{
-		conn:      conn,
-		bw:        bw,
-		q:         make(chan []byte, queue),
-		timeout:   timeout,
-		keepalive: keepalive,
-		stop:      make(chan *stanza.StreamError, 1),
-		stopped:   make(chan struct{}),
-	}
+func newWriter(conn net.Conn, queue int, timeout time.Duration) *writer {
+	w := &writer{conn: conn, max: queue, timeout: timeout, done: make(chan struct{})}
+	w.lastWrite.Store(time.Now().UnixNano())
+	return w
 }
 
 // enqueue queues bytes; false when the stream is closing or the queue is
 // full (then the stream is ended as a slow consumer).
 func (w *writer) enqueue(b []byte) bool {
-	select {
-	case <-w.stopped:
+	w.mu.Lock()
+	if w.ending || w.closed {
+		w.mu.Unlock()
 		return false
-	default:
 	}
-	select {
-	case w.q <- b:
-		return true
-	default:
+	if len(w.q) >= w.max {
+		w.mu.Unlock()
 		metrics.Dropped.WithLabelValues("slow_consumer").Inc()
 		w.close(&stanza.StreamError{Condition: stanza.PolicyViolation, Text: "slow consumer: send queue full"})
 		return false
 	}
+	w.q = append(w.q, b)
+	w.kick()
+	w.mu.Unlock()
+	return true
 }
 
-// close asks the loop to write the stream error (if any) and the closing
-// tag, then close the connection. Only the first call counts.
-func (w *writer) close(e *stanza.StreamError) {
-	w.once.Do(func() { w.stop <- e })
-}
-
-func (w *writer) run() {
-	defer close(w.stopped)
-	var tick <-chan time.Time
-	var ticker *time.Ticker
-	if w.keepalive > 0 {
-		ticker = time.NewTicker(w.keepalive)
-		defer ticker.Stop()
-		tick = ticker.C
+// kick starts the flush goroutine if none runs. w.mu is held.
+func (w *writer) kick() {
+	if !w.running {
+		w.running = true
+		go w.flush()
 	}
-	wrote := false
+}
+
+// close asks for the stream error (if any) and the closing tag to be
+// written after what is queued, then the connection closed. Only the
+// first call counts.
+func (w *writer) close(e *stanza.StreamError) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ending || w.closed {
+		return
+	}
+	w.ending = true
+	w.closing = e
+	w.kick()
+}
+
+// flush drains the queue in batches until it is empty, then exits.
+func (w *writer) flush() {
+	bw := bufPool.Get().(*bufio.Writer)
+	bw.Reset(w.conn)
+	defer func() {
+		bw.Reset(nil)
+		bufPool.Put(bw)
+	}()
 	for {
-		select {
-		case b := <-w.q:
-			if !w.batch(b) {
-				w.conn.Close()
-				return
-			}
-			wrote = true
-		case <-tick:
-			// RFC 6120 §4.6.1: whitespace keepalive after write silence.
-			if !wrote {
-				w.bw.WriteByte(' ')
-				if !w.flush() {
-					w.conn.Close()
-					return
-				}
-			}
-			wrote = false
-		case e := <-w.stop:
-			// Deliver what is queued before the goodbye.
-			for len(w.q) > 0 {
-				w.bw.Write(<-w.q)
-			}
-			if e != nil {
-				metrics.StreamErrors.WithLabelValues(e.Condition).Inc()
-				w.bw.Write(e.Append(nil))
-			}
-			w.bw.WriteString("</stream:stream>")
-			w.flush()
-			w.conn.Close()
+		w.mu.Lock()
+		batch := w.q
+		w.q = nil
+		ending, e := w.ending, w.closing
+		if len(batch) == 0 && !ending {
+			w.running = false
+			w.mu.Unlock()
 			return
 		}
-	}
-}
-
-func (w *writer) batch(first []byte) bool {
-	w.bw.Write(first)
-loop:
-	for i := 0; i < maxBatch; i++ {
-		select {
-		case b := <-w.q:
-			w.bw.Write(b)
-		default:
-			break loop
+		w.mu.Unlock()
+		for _, b := range batch {
+			bw.Write(b)
 		}
+		if ending {
+			if e != nil {
+				metrics.StreamErrors.WithLabelValues(e.Condition).Inc()
+				bw.Write(e.Append(nil))
+			}
+			bw.WriteString("</stream:stream>")
+			w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+			bw.Flush()
+			w.shut()
+			return
+		}
+		w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+		if err := bw.Flush(); err != nil {
+			w.shut()
+			return
+		}
+		w.lastWrite.Store(time.Now().UnixNano())
 	}
-	return w.flush()
 }
 
-func (w *writer) flush() bool {
-	if w.bw.Buffered() == 0 {
-		return true
+// shut closes the connection once.
+func (w *writer) shut() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
 	}
-	w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
-	return w.bw.Flush() == nil
+	w.closed = true
+	w.running = false
+	w.q = nil
+	w.conn.Close()
+	close(w.done)
 }
+
+// keepalive sends a whitespace keepalive (RFC 6120 §4.6.1) when nothing
+// was written for the interval.
+func (w *writer) keepalive(now time.Time, interval time.Duration) {
+	if now.UnixNano()-w.lastWrite.Load() < int64(interval) {
+		return
+	}
+	w.lastWrite.Store(now.UnixNano())
+	w.enqueue(space)
+}
+
+var space = []byte(" ")

@@ -44,6 +44,7 @@ func (s *stream) serve() {
 	idle := s.srv.opts.IdleTimeout
 	s.conn.SetReadDeadline(time.Time{})
 	s.rd.idle = idle
+	s.dec.ReleaseWhenIdle()
 	for {
 		// A deadline per stanza: a client that trickles bytes without
 		// completing a stanza times out too.

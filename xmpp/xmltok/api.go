@@ -110,6 +110,12 @@ func (d *Decoder) ReadStart() (*Start, error) { return d.impl.readStart() }
 // end tag, *Error for bad XML, and the reader's error otherwise.
 func (d *Decoder) Next() (Raw, error) { return d.impl.next() }
 
+// ReleaseWhenIdle makes the decoder give its buffer back to a shared pool
+// whenever it has consumed all input, and wait for more with a 64-byte
+// read: a server with many idle streams then holds no read buffer for
+// them. It costs one extra read when input arrives after a pause.
+func (d *Decoder) ReleaseWhenIdle() { d.impl.releaseIdle = true }
+
 // Buffered reports how many bytes are buffered but not yet consumed.
 func (d *Decoder) Buffered() int { return d.impl.buffered() }
 

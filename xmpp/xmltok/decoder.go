@@ -2,6 +2,7 @@ package xmltok
 
 import (
 	"io"
+	"sync"
 	"unsafe"
 )
 
@@ -30,7 +31,17 @@ type decoderState struct {
 	ended      bool   // the stream's end tag was read
 	prefixMap  map[string]string
 	scratch    []byte
+
+	// releaseIdle: between elements, give the buffer back to a pool and
+	// wait for input with a tiny one (see Decoder.ReleaseWhenIdle).
+	releaseIdle bool
+	small       []byte
 }
+
+// idleRead is how much an idle decoder reads before it takes a buffer.
+const idleRead = 64
+
+var bufPool = sync.Pool{New: func() any { return make([]byte, minBuf) }}
 
 func (d *decoderState) init(r io.Reader, lim Limits) {
 	d.lim = lim.withDefaults()
@@ -72,6 +83,9 @@ func (d *decoderState) fill() error {
 		d.rd, d.wr = 0, 0
 		if len(d.buf) > maxIdleBuf {
 			d.buf = nil
+		}
+		if d.releaseIdle && !d.inElem {
+			return d.idleFill()
 		}
 	}
 	if d.buf == nil {
@@ -245,4 +259,32 @@ func alias(b []byte) string {
 		return ""
 	}
 	return unsafe.String(&b[0], len(b))
+}
+
+// idleFill waits for input with no buffer of its own: an idle stream holds
+// idleRead bytes instead of minBuf. Raw.Bytes and header strings never
+// point into the buffer, so it can go back to the pool.
+func (d *decoderState) idleFill() error {
+	if len(d.buf) == minBuf {
+		bufPool.Put(d.buf[:minBuf]) // boxing the slice header allocates; rare (after a pause)
+	}
+	d.buf = nil
+	if d.small == nil {
+		d.small = make([]byte, idleRead)
+	}
+	for range 100 {
+		n, err := d.r.Read(d.small)
+		if n > 0 {
+			d.buf = bufPool.Get().([]byte)
+			d.wr = copy(d.buf, d.small[:n])
+			if err != nil {
+				d.pending = err
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return io.ErrNoProgress
 }

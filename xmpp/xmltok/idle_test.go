@@ -1,0 +1,54 @@
+package xmltok
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+// TestReleaseWhenIdle: a decoder that gives its buffer back between
+// elements reads exactly what one that keeps it does, however the input
+// is split.
+func TestReleaseWhenIdle(t *testing.T) {
+	stream := "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>" +
+		"<message to='a@b' id='1'><body>" + strings.Repeat("x", 5000) + "</body></message> \n" +
+		"<presence/><iq type='get' id='2'><ping xmlns='urn:xmpp:ping'/></iq>" +
+		strings.Repeat("<message to='c@d'><body>short</body></message>", 50) + "</stream:stream>"
+	read := func(r io.Reader, release bool) []string {
+		d := NewDecoder(r, Limits{})
+		if release {
+			d.ReleaseWhenIdle()
+		}
+		if _, err := d.ReadStart(); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for {
+			raw, err := d.Next()
+			if err == ErrStreamEnd {
+				return out
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, string(raw.Bytes)+"|"+raw.To+"|"+raw.ID)
+		}
+	}
+	want := read(strings.NewReader(stream), false)
+	for name, r := range map[string]func() io.Reader{
+		"whole":    func() io.Reader { return strings.NewReader(stream) },
+		"one byte": func() io.Reader { return iotest.OneByteReader(strings.NewReader(stream)) },
+		"half":     func() io.Reader { return iotest.HalfReader(strings.NewReader(stream)) },
+	} {
+		got := read(r(), true)
+		if len(got) != len(want) || len(want) != 53 {
+			t.Fatalf("%s: %d elements, want %d (53)", name, len(got), len(want))
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%s: element %d differs", name, i)
+			}
+		}
+	}
+}

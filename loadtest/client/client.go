@@ -119,7 +119,11 @@ func connect(ctx context.Context, o Options) (*Conn, error) {
 	}
 	c.Timings.Connect = time.Since(start)
 	nc.SetDeadline(time.Now().Add(o.Timeout))
-	tcfg := &tls.Config{ServerName: o.Domain, InsecureSkipVerify: true}
+	// Classic key exchange only: the post-quantum hybrid Go offers by
+	// default costs more than the rest of a login, which would make the
+	// harness, not the server, the bottleneck of login storms; the peers
+	// compared (OpenSSL 3.0) negotiate X25519 anyway.
+	tcfg := &tls.Config{ServerName: o.Domain, InsecureSkipVerify: true, CurvePreferences: []tls.CurveID{tls.X25519, tls.CurveP256}}
 	if o.Transport == DirectTLS {
 		tcfg.NextProtos = []string{"xmpp-client"}
 		start = time.Now()

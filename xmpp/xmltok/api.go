@@ -5,6 +5,26 @@
 // the restricted XML profile of RFC 6120 §11 (no DTDs, comments, processing
 // instructions or entity declarations), a maximum element size and depth.
 // It must not know about sessions, routing or sockets.
+//
+// Choices within RFC 6120 §11.1 and XML 1.0:
+//   - CDATA sections are accepted (they are well-formed XML and carry no
+//     markup risk); Parse returns their content as text.
+//   - Comments, processing instructions (other than the XML declaration
+//     before a stream header), DOCTYPE and any entity reference other than
+//     the five predefined ones are "restricted-xml". Entities are never
+//     expanded. Character references padded beyond 32 bytes are refused.
+//   - Unescaped '>', apostrophes and quotation marks in character data are
+//     accepted: §11.1 asks senders to escape them, but refusing them would
+//     break real clients, and they carry no ambiguity.
+//   - Whitespace before the XML declaration is tolerated (a keepalive sent
+//     just before a stream restart).
+//   - Limits: the top-level element is at depth 1 and MaxDepth counts it;
+//     MaxStanzaSize also bounds the stream header. An element may carry at
+//     most 256 attributes and 64 namespace declarations may be in scope,
+//     so that no input costs more than linear work ("policy-violation").
+//
+// The Decoder never recurses and never re-scans more than a few bytes when
+// input arrives in small reads; see scan.go.
 package xmltok
 
 import (
@@ -132,11 +152,12 @@ type Element struct {
 // Parse parses one complete element (as returned in Raw.Bytes). defaultNS is
 // the namespace the element inherits when it declares none (jabber:client);
 // prefixes names the namespace prefixes in scope from the stream header
-// (may be nil).
+// (may be nil). It applies the default Limits; see ParseLimits.
 func Parse(b []byte, defaultNS string, prefixes map[string]string) (*Element, error) {
 	return parse(b, defaultNS, prefixes)
 }
 
 // Prefixes returns the namespace prefixes declared on the stream header most
-// recently read, for Parse.
+// recently read, for Parse. The map is shared (a new stream header gets a
+// new map, never a modified one) and must not be modified.
 func (d *Decoder) Prefixes() map[string]string { return d.impl.prefixes() }

@@ -99,3 +99,21 @@ func BenchmarkParse(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecoderNextLarge measures raw scanning speed on a stanza that
+// is mostly character data (a file transfer in-band, a long MUC history).
+func BenchmarkDecoderNextLarge(b *testing.B) {
+	msg := `<message to='a@b' type='chat' id='x'><body>` + strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", 1000) + `</body></message>`
+	d := NewDecoder(io.MultiReader(strings.NewReader(benchHeader), &loopReader{data: []byte(msg)}), Limits{})
+	if _, err := d.ReadStart(); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := d.Next(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -24,6 +24,7 @@ var (
 const (
 	nameChar  = 1
 	nameStart = 2
+	nameColon = 4 // ':' (Namespaces in XML: at most one, as a separator)
 )
 
 func init() {
@@ -47,7 +48,7 @@ func init() {
 		nameByte[c-'a'+'A'] = nameChar | nameStart
 	}
 	nameByte['_'] = nameChar | nameStart
-	nameByte[':'] = nameChar | nameStart
+	nameByte[':'] = nameChar | nameStart | nameColon
 	for c := '0'; c <= '9'; c++ {
 		nameByte[c] = nameChar
 	}

@@ -36,12 +36,15 @@ type decoderState struct {
 	// wait for input with a tiny one (see Decoder.ReleaseWhenIdle).
 	releaseIdle bool
 	small       []byte
+	pooled      *[]byte // the pool's buffer that buf is, if it is one
 }
 
 // idleRead is how much an idle decoder reads before it takes a buffer.
 const idleRead = 64
 
-var bufPool = sync.Pool{New: func() any { return make([]byte, minBuf) }}
+// bufPool holds *[]byte of len minBuf: a pointer goes in and out of the
+// pool without allocating, a slice header would be boxed on every Put.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, minBuf); return &b }}
 
 func (d *decoderState) init(r io.Reader, lim Limits) {
 	d.lim = lim.withDefaults()
@@ -105,6 +108,7 @@ func (d *decoderState) fill() error {
 			d.wr = copy(nb, d.buf[d.rd:d.wr])
 			d.rd = 0
 			d.buf = nb
+			d.release()
 		}
 	}
 	for range 100 {
@@ -203,10 +207,10 @@ func (d *decoderState) next() (Raw, error) {
 // only allocation is the copy of the bytes: names and header values alias
 // the copy unless they need unescaping.
 func (d *decoderState) raw() Raw {
-	n := d.sc.pos
-	cp := make([]byte, n)
-	copy(cp, d.buf[d.rd:d.rd+n])
-	d.rd += n
+	src := d.buf[d.rd : d.rd+d.sc.pos]
+	cp := make([]byte, len(src)) // make+copy: the compiler skips zeroing
+	copy(cp, src)
+	d.rd += len(src)
 	d.inElem = false
 
 	h := &d.sc.hdr
@@ -265,17 +269,16 @@ func alias(b []byte) string {
 // idleRead bytes instead of minBuf. Raw.Bytes and header strings never
 // point into the buffer, so it can go back to the pool.
 func (d *decoderState) idleFill() error {
-	if len(d.buf) == minBuf {
-		bufPool.Put(d.buf[:minBuf]) // boxing the slice header allocates; rare (after a pause)
-	}
-	d.buf = nil
+	d.release()
+	d.buf, d.sc.b = nil, nil
 	if d.small == nil {
 		d.small = make([]byte, idleRead)
 	}
 	for range 100 {
 		n, err := d.r.Read(d.small)
 		if n > 0 {
-			d.buf = bufPool.Get().([]byte)
+			d.pooled = bufPool.Get().(*[]byte)
+			d.buf = *d.pooled
 			d.wr = copy(d.buf, d.small[:n])
 			if err != nil {
 				d.pending = err
@@ -287,4 +290,12 @@ func (d *decoderState) idleFill() error {
 		}
 	}
 	return io.ErrNoProgress
+}
+
+// release gives the pooled buffer back; buf must no longer be it.
+func (d *decoderState) release() {
+	if d.pooled != nil {
+		bufPool.Put(d.pooled)
+		d.pooled = nil
+	}
 }

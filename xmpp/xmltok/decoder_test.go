@@ -2,6 +2,7 @@ package xmltok
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -198,6 +199,8 @@ func TestNextErrors(t *testing.T) {
 		{"billion laughs", `<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><message>&lol1;</message>`, condRestricted},
 		{"billion laughs without DTD", `<message><body>&lol9;</body></message>`, condRestricted},
 		{"external entity", `<message><body>&xxe;</body></message>`, condRestricted},
+		{"too many attributes", `<a` + manyAttrs(maxAttrs+1, "a") + `/>`, condPolicy},
+		{"too many declarations", `<a` + manyAttrs(maxNSDecls/2, "xmlns:p") + `><b` + manyAttrs(maxNSDecls/2+1, "xmlns:q") + `/></a>`, condPolicy},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -710,4 +713,13 @@ func TestWhitespaceKeepalive(t *testing.T) {
 	if _, err := d.Next(); err != io.EOF {
 		t.Fatal(err)
 	}
+}
+
+// manyAttrs returns n attributes " <name><i>='u'".
+func manyAttrs(n int, name string) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, " %s%d='u'", name, i)
+	}
+	return b.String()
 }

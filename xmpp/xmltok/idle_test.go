@@ -52,3 +52,32 @@ func TestReleaseWhenIdle(t *testing.T) {
 		}
 	}
 }
+
+// stanzaReader hands out one stanza per Read, as a client that pauses
+// between messages does.
+type stanzaReader struct {
+	msg []byte
+	off int
+}
+
+func (r *stanzaReader) Read(p []byte) (int, error) {
+	n := copy(p, r.msg[r.off:])
+	r.off = (r.off + n) % len(r.msg)
+	return n, nil
+}
+
+func TestReleaseWhenIdleAllocs(t *testing.T) {
+	msg := []byte(`<message to='juliet@example.com' type='chat' id='a1'><body>hi</body></message>`)
+	d := NewDecoder(io.MultiReader(strings.NewReader(header), &stanzaReader{msg: msg}), Limits{})
+	d.ReleaseWhenIdle()
+	if _, err := d.ReadStart(); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(1000, func() {
+		if r, err := d.Next(); err != nil || r.ID != "a1" {
+			t.Fatal(err)
+		}
+	}); n > 1 {
+		t.Fatalf("%v allocations per stanza, want 1", n)
+	}
+}

@@ -1,9 +1,6 @@
 package xmltok
 
-import (
-	"bytes"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 // The scanner is a resumable state machine over the bytes of one element
 // (or one stream header). It is handed a window b whose first byte is the
@@ -119,7 +116,6 @@ type scanner struct {
 	wsStart                  int
 	sawSpace                 bool
 	quote                    byte
-	attr                     attrRef
 	selfClosing              bool
 	elemNS                   nsRef // namespace of the last start tag
 
@@ -255,7 +251,7 @@ func (s *scanner) run() (tok, error) {
 			}
 
 		case stTagName, stEndName:
-			j, more, bad := scanName(b, i, s.name)
+			j, more, bad, colon := scanName(b, i, s.name)
 			if bad {
 				return s.fail(condNotWellFormed, "invalid UTF-8 or character", j)
 			}
@@ -272,11 +268,14 @@ func (s *scanner) run() (tok, error) {
 				s.st = stEndSpace
 				continue
 			}
-			c, ok := qnameColon(b, s.name, j)
-			if !ok {
-				return s.fail(condNotWellFormed, "bad qualified name", s.name)
+			s.nameColon = -1
+			if colon {
+				c, ok := qnameColon(b, s.name, j)
+				if !ok {
+					return s.fail(condNotWellFormed, "bad qualified name", s.name)
+				}
+				s.nameColon = c
 			}
-			s.nameColon = c
 			s.wsStart, s.sawSpace = j, false
 			s.st = stTagSpace
 
@@ -303,12 +302,13 @@ func (s *scanner) run() (tok, error) {
 				if !s.sawSpace {
 					return s.fail(condNotWellFormed, "bad character in tag", i)
 				}
-				s.attr = attrRef{ws: s.wsStart, name: i}
+				s.attrs = append(s.attrs, attrRef{ws: s.wsStart, name: i})
 				s.st = stAttrName
 			}
 
 		case stAttrName:
-			j, more, bad := scanName(b, i, s.attr.name)
+			a := &s.attrs[len(s.attrs)-1]
+			j, more, bad, colon := scanName(b, i, a.name)
 			if bad {
 				return s.fail(condNotWellFormed, "invalid UTF-8 or character", j)
 			}
@@ -316,14 +316,17 @@ func (s *scanner) run() (tok, error) {
 				s.pos = j
 				return tokMore, nil
 			}
-			if j == s.attr.name {
+			if j == a.name {
 				return s.fail(condNotWellFormed, "bad attribute name", j)
 			}
-			c, ok := qnameColon(b, s.attr.name, j)
-			if !ok {
-				return s.fail(condNotWellFormed, "bad qualified name", s.attr.name)
+			a.nameEnd, a.colon = j, -1
+			if colon {
+				c, ok := qnameColon(b, a.name, j)
+				if !ok {
+					return s.fail(condNotWellFormed, "bad qualified name", a.name)
+				}
+				a.colon = c
 			}
-			s.attr.nameEnd, s.attr.colon = j, c
 			i = j
 			s.st = stAttrEq
 
@@ -349,11 +352,12 @@ func (s *scanner) run() (tok, error) {
 			}
 			s.quote = c
 			i++
-			s.attr.val = i
+			s.attrs[len(s.attrs)-1].val = i
 			s.st = stAttrValue
 
 		case stAttrValue:
 			q := s.quote
+			a := &s.attrs[len(s.attrs)-1]
 		value:
 			for {
 				for i < len(b) && attrPlain[b[i]] {
@@ -380,10 +384,10 @@ func (s *scanner) run() (tok, error) {
 						s.pos = i
 						return tokMore, nil
 					}
-					s.attr.flags |= flagRef
+					a.flags |= flagRef
 					i += n
 				case c == '\t' || c == '\n' || c == '\r':
-					s.attr.flags |= flagSpace
+					a.flags |= flagSpace
 					i++
 				case c < 0x20:
 					return s.fail(condNotWellFormed, "control character", i)
@@ -399,8 +403,7 @@ func (s *scanner) run() (tok, error) {
 					i += n
 				}
 			}
-			s.attr.valEnd = i
-			s.attrs = append(s.attrs, s.attr)
+			a.valEnd = i
 			i++
 			s.wsStart, s.sawSpace = i, false
 			s.st = stTagSpace
@@ -515,41 +518,54 @@ func (s *scanner) bang(b []byte, i int) (more bool, err error) {
 // began (its first character must be a NameStartChar). It returns the
 // offset of the first byte that is not part of the name; more is true when
 // the window ends first (the offset is then where to resume), bad for
-// invalid UTF-8.
-func scanName(b []byte, i, start int) (end int, more, bad bool) {
+// invalid UTF-8. colon is true when the name may contain a colon: one was
+// seen, or the scan resumed a name begun earlier.
+func scanName(b []byte, i, start int) (end int, more, bad, colon bool) {
+	var seen uint8
+	if i != start {
+		seen = nameColon
+	}
 	for i < len(b) {
 		c := b[i]
 		if c < 0x80 {
 			k := nameByte[c]
 			if k == 0 || (i == start && k&nameStart == 0) {
-				return i, false, false
+				return i, false, false, seen&nameColon != 0
 			}
+			seen |= k
 			i++
 			continue
 		}
 		n := decodeChar(b, i)
 		if n <= 0 {
-			return i, n == 0, n < 0
+			return i, n == 0, n < 0, true
 		}
 		r, _ := utf8.DecodeRune(b[i:])
 		if (i == start && !isNameStartRune(r)) || !isNameRune(r) {
-			return i, false, false
+			return i, false, false, seen&nameColon != 0
 		}
 		i += n
 	}
-	return i, true, false
+	return i, true, false, true
 }
 
 // qnameColon checks the Namespaces in XML QName rules (one colon at most,
 // both parts non-empty NCNames) for the name b[start:end] and returns the
 // colon's offset or -1.
 func qnameColon(b []byte, start, end int) (int, bool) {
-	c := bytes.IndexByte(b[start:end], ':')
+	c := -1
+	for k := start; k < end; k++ {
+		if b[k] == ':' {
+			if c >= 0 {
+				return c, false
+			}
+			c = k
+		}
+	}
 	if c < 0 {
 		return -1, true
 	}
-	c += start
-	if c == start || c == end-1 || bytes.IndexByte(b[c+1:end], ':') >= 0 {
+	if c == start || c == end-1 {
 		return c, false
 	}
 	if x := b[c+1]; x < 0x80 {

@@ -5,6 +5,14 @@ import "bytes"
 // xmlNS is the namespace bound to the prefix xml (Namespaces in XML §3).
 const xmlNS = "http://www.w3.org/XML/1998/namespace"
 
+// Bounds that keep the work per byte constant whatever the input: duplicate
+// checks and prefix lookups are linear in these. Real stanzas have a few
+// of each.
+const (
+	maxAttrs   = 256 // attributes on one element
+	maxNSDecls = 64  // namespace declarations in scope
+)
+
 // startTag completes the start tag that ended at s.pos: it checks
 // attributes and namespaces, applies the depth limit and opens the element
 // unless selfClosing.
@@ -15,6 +23,9 @@ func (s *scanner) startTag(selfClosing bool) (tok, error) {
 		return s.fail(condPolicy, "element nesting too deep", tagStart)
 	}
 	attrs := s.attrs
+	if len(attrs) > maxAttrs {
+		return s.fail(condPolicy, "too many attributes", tagStart)
+	}
 	if len(attrs) > 1 && dupAttrs(b, attrs) {
 		return s.fail(condNotWellFormed, "duplicate attribute", tagStart)
 	}
@@ -45,6 +56,10 @@ func (s *scanner) startTag(selfClosing bool) (tok, error) {
 			return s.fail(condNotWellFormed, "xml prefix bound to another namespace", a.name)
 		}
 		s.ns = append(s.ns, nsDecl{a.colon + 1, a.nameEnd, a.val, a.valEnd, a.flags})
+	}
+
+	if len(s.ns) > maxNSDecls {
+		return s.fail(condPolicy, "too many namespace declarations in scope", tagStart)
 	}
 
 	var ns nsRef

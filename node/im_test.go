@@ -1,6 +1,11 @@
 package node_test
 
 import (
+	"context"
+	"sync"
+
+	"github.com/meridian-xmpp/meridian/core/mod/roster"
+	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"strings"
 	"testing"
 	"time"
@@ -289,5 +294,55 @@ func waitSessions(t *testing.T, s *xmpptest.Server, bare string, n int) {
 			t.Fatalf("%s still has %d sessions", bare, len(s.Core().Sessions(mustJID(t, bare))))
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestCrossingSubscriptions: both sides of many pairs subscribe to each
+// other at the same moment; no roster update may be lost.
+func TestCrossingSubscriptions(t *testing.T) {
+	s := xmpptest.Start(t, nil)
+	const pairs = 8
+	var conns [pairs][2]*xmpptest.Conn
+	for i := 0; i < pairs; i++ {
+		for j := 0; j < 2; j++ {
+			u := "u" + string(rune('a'+i)) + string(rune('0'+j))
+			s.AddUser(t, u, "pw")
+			conns[i][j] = xmpptest.Login(t, s.C2S, "localhost", u, "pw", "r")
+		}
+	}
+	jidOf := func(i, j int) string { return "u" + string(rune('a'+i)) + string(rune('0'+j)) + "@localhost" }
+	// Each side pre-approves and asks in one write, all at once.
+	var wg sync.WaitGroup
+	for i := 0; i < pairs; i++ {
+		for j := 0; j < 2; j++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				peer := jidOf(i, 1-j)
+				conns[i][j].Net.Write([]byte("<presence to='" + peer + "' type='subscribed'/><presence to='" + peer + "' type='subscribe'/>"))
+			}()
+		}
+	}
+	wg.Wait()
+	for i := 0; i < pairs; i++ {
+		for j := 0; j < 2; j++ {
+			want := jidOf(i, 1-j)
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				items, _, err := s.Core().Store("roster").(interface {
+					Items(ctx context.Context, user jid.JID) ([]roster.Item, uint64, error)
+				}).Items(context.Background(), mustJID(t, jidOf(i, j)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(items) == 1 && items[0].JID.String() == want && items[0].Subscription == "both" && !items[0].Ask {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: roster %+v, want %s both", jidOf(i, j), items, want)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
 	}
 }

@@ -61,6 +61,9 @@ func (m *Module) set(ctx context.Context, user jid.JID, q *xmltok.Element) error
 		return stanza.ErrJIDMalformed
 	}
 	contact = contact.Bare()
+	var out queue
+	unlock := m.lock(user)
+	defer func() { unlock(); out.flush(ctx, m.h) }()
 	old, exists, err := m.store.Item(ctx, user, contact)
 	if err != nil {
 		return stanza.ErrInternalServerError
@@ -74,10 +77,10 @@ func (m *Module) set(ctx context.Context, user jid.JID, q *xmltok.Element) error
 		}
 		// RFC 6121 §2.5.2: cancel subscriptions both ways.
 		if old.Subscription == SubTo || old.Subscription == SubBoth || old.Ask {
-			m.send(ctx, user, contact, "unsubscribe")
+			out.add(subscription(user, contact, "unsubscribe"))
 		}
 		if old.Subscription == SubFrom || old.Subscription == SubBoth {
-			m.send(ctx, user, contact, "unsubscribed")
+			out.add(subscription(user, contact, "unsubscribed"))
 		}
 		return nil
 	}
@@ -128,9 +131,14 @@ func (m *Module) set(ctx context.Context, user jid.JID, q *xmltok.Element) error
 
 // send routes a subscription presence from user's bare JID.
 func (m *Module) send(ctx context.Context, from, to jid.JID, typ string) {
+	m.h.Route(ctx, subscription(from, to, typ))
+}
+
+// subscription builds a subscription presence from user's bare JID.
+func subscription(from, to jid.JID, typ string) *stanza.Stanza {
 	el := xmltok.NewElement(stanza.NSClient, "presence",
 		xmltok.Attr{Name: "from", Value: from.String()},
 		xmltok.Attr{Name: "to", Value: to.String()},
 		xmltok.Attr{Name: "type", Value: typ})
-	m.h.Route(ctx, stanza.FromElement(el))
+	return stanza.FromElement(el)
 }

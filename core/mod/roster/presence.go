@@ -48,6 +48,9 @@ func (m *Module) outbound(ctx context.Context, from module.SessionInfo, st *stan
 	if out == nil || contact == user {
 		return true
 	}
+	var q queue
+	unlock := m.lock(user)
+	defer func() { unlock(); q.flush(ctx, m.h) }()
 	it, exists := m.item(ctx, user, contact)
 	changed := false
 	route := true
@@ -92,13 +95,13 @@ func (m *Module) outbound(ctx context.Context, from module.SessionInfo, st *stan
 	if !route {
 		return true
 	}
-	m.h.Route(ctx, out)
+	q.add(out)
 	switch st.Type {
 	case "subscribed":
 		// §3.1.5: the new subscriber gets the user's current presence.
-		m.sendPresences(ctx, user, contact, false)
+		m.presences(&q, user, contact, false)
 	case "unsubscribed":
-		m.sendPresences(ctx, user, contact, true)
+		m.presences(&q, user, contact, true)
 	}
 	return true
 }
@@ -115,23 +118,26 @@ func (m *Module) inbound(ctx context.Context, st *stanza.Stanza) bool {
 	if ok, err := m.h.UserExists(ctx, user); err != nil || !ok {
 		return true // RFC 6121 §3.1.3: silently ignored for no such user
 	}
+	var q queue
+	unlock := m.lock(user)
+	defer func() { unlock(); q.flush(ctx, m.h) }()
 	it, exists := m.item(ctx, user, contact)
 	switch st.Type {
 	case "probe":
 		// §4.3.2: only subscribers learn the user's presence.
 		if hasFrom(it.Subscription) {
-			m.sendPresences(ctx, user, st.From, false)
+			m.presences(&q, user, st.From, false)
 		}
 	case "subscribe":
 		switch {
 		case hasFrom(it.Subscription):
-			m.send(ctx, user, contact, "subscribed")
+			q.add(subscription(user, contact, "subscribed"))
 		case it.PreApproved:
 			it.Subscription = addFrom(it.Subscription)
 			it.PreApproved = false
 			if m.save(ctx, user, it) == nil {
-				m.send(ctx, user, contact, "subscribed")
-				m.sendPresences(ctx, user, contact, false)
+				q.add(subscription(user, contact, "subscribed"))
+				m.presences(&q, user, contact, false)
 			}
 		default:
 			in := rewrite(st, contact, user)
@@ -159,7 +165,7 @@ func (m *Module) inbound(ctx context.Context, st *stanza.Stanza) bool {
 			if m.save(ctx, user, it) == nil {
 				m.toAvailable(user, rewrite(st, contact, user))
 			}
-			m.sendPresences(ctx, user, contact, true)
+			m.presences(&q, user, contact, true)
 		}
 	case "unsubscribed":
 		if exists && (hasTo(it.Subscription) || it.Ask) {
@@ -206,9 +212,9 @@ func (m *Module) broadcast(ctx context.Context, s module.SessionInfo, st *stanza
 	}
 }
 
-// sendPresences sends the presence of each available resource of user
-// to to; unavailable sends type='unavailable' instead.
-func (m *Module) sendPresences(ctx context.Context, user, to jid.JID, unavailable bool) {
+// presences queues the presence of each available resource of user to
+// to; unavailable queues type='unavailable' instead.
+func (m *Module) presences(q *queue, user, to jid.JID, unavailable bool) {
 	for _, s := range m.h.Sessions(user) {
 		if !s.Available || s.Presence == nil {
 			continue
@@ -218,10 +224,10 @@ func (m *Module) sendPresences(ctx context.Context, user, to jid.JID, unavailabl
 				xmltok.Attr{Name: "from", Value: s.JID.String()},
 				xmltok.Attr{Name: "to", Value: to.String()},
 				xmltok.Attr{Name: "type", Value: "unavailable"})
-			m.h.Route(ctx, stanza.FromElement(el))
+			q.add(stanza.FromElement(el))
 			continue
 		}
-		m.h.Route(ctx, s.Presence.WithTo(to))
+		q.add(s.Presence.WithTo(to))
 	}
 }
 

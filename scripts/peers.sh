@@ -51,7 +51,7 @@ install() {
 	if ((${#need[@]})); then
 		# Forbid service starts during the install; keep a policy-rc.d that
 		# was already there (container images ship one).
-		local own_policy=
+		own_policy=
 		if [ ! -e /usr/sbin/policy-rc.d ]; then
 			printf '#!/bin/sh\n# scripts/peers.sh: no service starts during install\nexit 101\n' >/usr/sbin/policy-rc.d
 			chmod 755 /usr/sbin/policy-rc.d

@@ -42,7 +42,7 @@ for s in "${SERVERS[@]}"; do
 	/usr/bin/python3 $HERE/check_xmpp.py --port "$port" --domain "$DOMAIN" --user alice --password secret-alice --new bob || ok=0
 	# What a plain TLS client negotiates after STARTTLS.
 	tls=$(timeout 10 openssl s_client -connect "127.0.0.1:$port" -starttls xmpp -xmpphost "$DOMAIN" </dev/null 2>/dev/null |
-		sed -n 's/^ *Protocol *: *//p; s/^ *Cipher *: *//p; s/^Server public key is /key /p' | sort -u | tr '\n' ' ')
+		sed -n 's/^New, \(.*\), Cipher is \(.*\)/\1 \2/p; s/^Server public key is /key /p' | tr '\n' ' ')
 	echo "openssl s_client -starttls xmpp: ${tls:-no TLS}"
 	[ -n "$tls" ] || ok=0
 	$HERE/server.sh stop "$d"

@@ -19,9 +19,11 @@
 #                             three servers the same certificate); otherwise
 #                             a new self-signed one is made
 #   KEY_TYPE (ec)             ec (P-256, as Meridian generates) or rsa (2048)
-#   MERIDIAN_BIN (bin/meridian)
+#   BIN_MERIDIAN (bin/meridian)
 #   PROSODY_BACKEND (epoll)   Prosody's network_backend: epoll (its default
 #                             in 0.12) or event (libevent)
+#   PROSODY_TEMPLATE, EJABBERD_TEMPLATE   other configuration templates
+#                             (experiments); default prosody/, ejabberd/ here
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -29,7 +31,7 @@ DOMAIN=${DOMAIN:-localhost}
 SERVER_CPU=${SERVER_CPU-0}
 NOFILE=${NOFILE:-65536}
 KEY_TYPE=${KEY_TYPE:-ec}
-MERIDIAN_BIN=${MERIDIAN_BIN:-$ROOT/bin/meridian}
+BIN_MERIDIAN=${BIN_MERIDIAN:-$ROOT/bin/meridian}
 PROSODY_BACKEND=${PROSODY_BACKEND:-epoll}
 
 die() {
@@ -89,7 +91,7 @@ save() { # dir key value
 
 start_meridian() { # dir port
 	local d=$1 port=$2
-	[ -x "$MERIDIAN_BIN" ] || die "no $MERIDIAN_BIN (go build -o bin/meridian ./cmd/meridian)"
+	[ -x "$BIN_MERIDIAN" ] || die "no $BIN_MERIDIAN (go build -o bin/meridian ./cmd/meridian)"
 	mkdir -p "$d/data"
 	certs "$d" ""
 	# Defaults, except: only this listener, the shared certificate, no
@@ -104,7 +106,7 @@ start_meridian() { # dir port
 		MERIDIAN_MODULES_VERSION_ENABLED=false MERIDIAN_MODULES_TIME_ENABLED=false \
 		MERIDIAN_MODULES_LAST_ENABLED=false \
 		MERIDIAN_LOG_LEVEL=warn \
-		setsid bash -c "$raise_nofile; exec $(pin) '$MERIDIAN_BIN'" >"$d/meridian.log" 2>&1 </dev/null &
+		setsid bash -c "$raise_nofile; exec $(pin) '$BIN_MERIDIAN'" >"$d/meridian.log" 2>&1 </dev/null &
 	local pid=$!
 	save "$d" PID "$pid"
 	wait_port "$port" 30 || die "meridian did not open port $port (see $d/meridian.log)"
@@ -115,11 +117,11 @@ start_prosody() { # dir port
 	local d=$1 port=$2
 	mkdir -p "$d/data"
 	sed -e "s|@DIR@|$d|g" -e "s|@PORT@|$port|g" -e "s|@DOMAIN@|$DOMAIN|g" \
-		-e "s|@BACKEND@|$PROSODY_BACKEND|g" "$HERE/prosody/prosody.cfg.lua.in" >"$d/prosody.cfg.lua"
+		-e "s|@BACKEND@|$PROSODY_BACKEND|g" "${PROSODY_TEMPLATE:-$HERE/prosody/prosody.cfg.lua.in}" >"$d/prosody.cfg.lua"
 	certs "$d" prosody:prosody
 	chown -R prosody:prosody "$d"
 	# Prosody refuses to run as root: its own user, in the foreground.
-	setsid $(pin) runuser -u prosody -- bash -c "$raise_nofile; exec prosody --config '$d/prosody.cfg.lua'" \
+	setsid $(pin) runuser -u prosody -- bash -c "$raise_nofile; exec prosody -F --config '$d/prosody.cfg.lua'" \
 		>"$d/stdout.log" 2>&1 </dev/null &
 	save "$d" LAUNCHER "$!"
 	wait_port "$port" 30 || die "prosody did not open port $port (see $d/prosody.log, $d/stdout.log)"
@@ -143,7 +145,7 @@ start_ejabberd() { # dir port
 	local d=$1 port=$2 dist node cookie
 	mkdir -p "$d/spool" "$d/logs"
 	sed -e "s|@DIR@|$d|g" -e "s|@PORT@|$port|g" -e "s|@DOMAIN@|$DOMAIN|g" \
-		"$HERE/ejabberd/ejabberd.yml.in" >"$d/ejabberd.yml"
+		"${EJABBERD_TEMPLATE:-$HERE/ejabberd/ejabberd.yml.in}" >"$d/ejabberd.yml"
 	# A copy of Debian's ejabberdctl.cfg: it sets EJABBERD_CONFIG_PATH
 	# itself, so --config alone would be overridden.
 	dist=$(free_port)
@@ -170,8 +172,6 @@ start_ejabberd() { # dir port
 	chown -R ejabberd:ejabberd "$d"
 	chmod 600 "$d/ejabberdctl.cfg"
 	save "$d" NODE "$node"
-	# epmd instances running now are not ours; any new one is.
-	save "$d" EPMD_BEFORE "$(pgrep -x epmd | tr '\n' ' ')"
 	$(pin) runuser -u ejabberd -- bash -c "$raise_nofile; exec ejabberdctl --ctl-config '$d/ejabberdctl.cfg' --spool '$d/spool' --logs '$d/logs' start" \
 		>"$d/start.log" 2>&1 </dev/null
 	ejabberdctl_ "$d" started >/dev/null 2>&1 || die "ejabberd did not start (see $d/logs/ejabberd.log, $d/start.log)"
@@ -195,7 +195,7 @@ stop_pid() { # pid seconds
 }
 
 stop() { # dir
-	local d=$1 NAME= PID= LAUNCHER= NODE= EPMD_BEFORE= p
+	local d=$1 NAME= PID= LAUNCHER= NODE= p
 	[ -f "$d/server.state" ] || return 0
 	# shellcheck disable=SC1091
 	. "$d/server.state"
@@ -207,13 +207,13 @@ stop() { # dir
 			sleep 0.1
 		done
 		stop_pid "$PID" 5
-		# An epmd that appeared while this instance ran (there should be
-		# none with ERL_DIST_PORT): stop that one, by its pid.
-		for p in $(pgrep -x epmd || true); do
-			case " $EPMD_BEFORE " in *" $p "*) ;; *)
-				if [ "$(stat -c %U "/proc/$p" 2>/dev/null)" = ejabberd ]; then kill "$p" 2>/dev/null || true; fi
-				;;
-			esac
+		# With ERL_DIST_PORT no epmd is started. Should one have been, it
+		# carries this instance's EJABBERD_CONFIG_PATH in its environment
+		# (ejabberdctl exports it): stop that one, by its pid, and no other.
+		for p in $(pgrep -x -u ejabberd epmd || true); do
+			if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qxF "EJABBERD_CONFIG_PATH=$d/ejabberd.yml"; then
+				kill "$p" 2>/dev/null || true
+			fi
 		done
 		;;
 	*)
@@ -237,7 +237,7 @@ adduser() { # dir user password
 	. "$d/server.state"
 	case "$NAME" in
 	meridian)
-		printf '%s\n' "$pw" | MERIDIAN_NODE_DATA_DIR="$d/data" MERIDIAN_VHOSTS="$DOMAIN" "$MERIDIAN_BIN" user add "$user@$DOMAIN"
+		printf '%s\n' "$pw" | MERIDIAN_NODE_DATA_DIR="$d/data" MERIDIAN_VHOSTS="$DOMAIN" "$BIN_MERIDIAN" user add "$user@$DOMAIN"
 		;;
 	prosody)
 		runuser -u prosody -- prosodyctl --config "$d/prosody.cfg.lua" register "$user" "$DOMAIN" "$pw"
@@ -250,8 +250,13 @@ adduser() { # dir user password
 
 version() {
 	case "$1" in
-	meridian) echo "Meridian $("$MERIDIAN_BIN" version 2>/dev/null || echo '?') ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'))" ;;
-	prosody) echo "Prosody $(dpkg-query -W -f='${Version}' prosody) (Lua $(prosodyctl about 2>/dev/null | sed -n 's/^Lua version: *Lua //p' | tr -d '\t' | head -1), network_backend $PROSODY_BACKEND)" ;;
+	meridian)
+		local rev
+		rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
+		git -C "$ROOT" diff --quiet HEAD 2>/dev/null || rev="$rev, work tree changed"
+		echo "Meridian $("$BIN_MERIDIAN" version 2>/dev/null || echo '?') ($rev)"
+		;;
+	prosody) echo "Prosody $(dpkg-query -W -f='${Version}' prosody) (Lua $(prosodyctl about 2>/dev/null | sed -n 's/^Lua version:[[:space:]]*Lua //p' | head -1), network_backend $PROSODY_BACKEND)" ;;
 	ejabberd) echo "ejabberd $(dpkg-query -W -f='${Version}' ejabberd) (Erlang/OTP $(erl -noshell -eval 'io:format("~s",[erlang:system_info(otp_release)]),halt().' 2>/dev/null))" ;;
 	*) die "unknown server $1" ;;
 	esac

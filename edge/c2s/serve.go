@@ -1,7 +1,6 @@
 package c2s
 
 import (
-	"errors"
 	"time"
 
 	"github.com/meridian-xmpp/meridian/internal/metrics"
@@ -111,8 +110,6 @@ func (s *stream) handle(raw *xmltok.Raw) error {
 func (s *stream) reply(st *stanza.Stanza) {
 	s.w.enqueue(st.Bytes)
 }
-
-var errTooManyFailures = errors.New("c2s: too many authentication failures")
 
 func streamErrorCounter(cond string) {
 	metrics.StreamErrors.WithLabelValues(cond).Inc()

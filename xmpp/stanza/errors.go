@@ -20,34 +20,33 @@ func (e *StreamError) Error() string {
 
 // Stream error conditions (RFC 6120 §4.9.3).
 const (
-	BadFormat              = "bad-format"
-	BadNamespacePrefix     = "bad-namespace-prefix"
-	Conflict               = "conflict"
-	ConnectionTimeout      = "connection-timeout"
-	HostUnknown            = "host-unknown"
-	ImproperAddressing     = "improper-addressing"
-	InternalServerError    = "internal-server-error"
-	InvalidFrom            = "invalid-from"
-	InvalidNamespace       = "invalid-namespace"
-	InvalidXML             = "invalid-xml"
-	NotAuthorized          = "not-authorized"
-	NotWellFormed          = "not-well-formed"
-	PolicyViolation        = "policy-violation"
-	ResourceConstraint     = "resource-constraint"
-	RestrictedXML          = "restricted-xml"
-	SeeOtherHost           = "see-other-host"
-	SystemShutdown         = "system-shutdown"
-	UnsupportedEncoding    = "unsupported-encoding"
-	UnsupportedFeature     = "unsupported-feature"
-	UnsupportedStanzaType  = "unsupported-stanza-type"
-	UnsupportedVersion     = "unsupported-version"
-	streamErrorPrefixBytes = "<stream:error><"
+	BadFormat             = "bad-format"
+	BadNamespacePrefix    = "bad-namespace-prefix"
+	Conflict              = "conflict"
+	ConnectionTimeout     = "connection-timeout"
+	HostUnknown           = "host-unknown"
+	ImproperAddressing    = "improper-addressing"
+	InternalServerError   = "internal-server-error"
+	InvalidFrom           = "invalid-from"
+	InvalidNamespace      = "invalid-namespace"
+	InvalidXML            = "invalid-xml"
+	NotAuthorized         = "not-authorized"
+	NotWellFormed         = "not-well-formed"
+	PolicyViolation       = "policy-violation"
+	ResourceConstraint    = "resource-constraint"
+	RestrictedXML         = "restricted-xml"
+	SeeOtherHost          = "see-other-host"
+	SystemShutdown        = "system-shutdown"
+	UnsupportedEncoding   = "unsupported-encoding"
+	UnsupportedFeature    = "unsupported-feature"
+	UnsupportedStanzaType = "unsupported-stanza-type"
+	UnsupportedVersion    = "unsupported-version"
 )
 
 // Append serialises the error as it appears inside a stream whose prefix
 // for the streams namespace is "stream".
 func (e *StreamError) Append(buf []byte) []byte {
-	buf = append(buf, streamErrorPrefixBytes...)
+	buf = append(buf, "<stream:error><"...)
 	buf = append(buf, e.Condition...)
 	buf = append(buf, " xmlns='"+NSStreams+"'/>"...)
 	if e.Text != "" {

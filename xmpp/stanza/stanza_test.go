@@ -1,0 +1,70 @@
+package stanza
+
+import (
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/meridian-xmpp/meridian/xmpp/jid"
+	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
+)
+
+func next(t *testing.T, s string) xmltok.Raw {
+	t.Helper()
+	d := xmltok.NewDecoder(io.MultiReader(strings.NewReader("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"), strings.NewReader(s)), xmltok.Limits{})
+	if _, err := d.ReadStart(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := d.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// TestStamp: from is set once, whatever the sender wrote, and the rest of
+// the bytes are untouched (RFC 6120 §8.1.2.1).
+func TestStamp(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"<message to='b@x'><body>hi</body></message>", "<message from='a@x/r' to='b@x'><body>hi</body></message>"},
+		{"<message from='evil@x' to='b@x'/>", "<message from='a@x/r' to='b@x'/>"},
+		{"<message to='b@x' from=\"a@x\" type='chat'/>", "<message from='a@x/r' to='b@x' type='chat'/>"},
+		{"<presence/>", "<presence from='a@x/r'/>"},
+		{"<iq\ntype='get' id='1'><ping xmlns='urn:xmpp:ping'/></iq>", "<iq from='a@x/r'\ntype='get' id='1'><ping xmlns='urn:xmpp:ping'/></iq>"},
+	} {
+		raw := next(t, tc.in)
+		if got := string(Stamp(&raw, "a@x/r")); got != tc.want {
+			t.Errorf("Stamp(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	raw := next(t, "<message to='b@x'/>")
+	if got := string(Stamp(&raw, "o'neil@x/<r>")); got != "<message from='o&apos;neil@x/&lt;r&gt;' to='b@x'/>" {
+		t.Errorf("escaping: %q", got)
+	}
+	if n := testing.AllocsPerRun(100, func() { Stamp(&raw, "a@x/r") }); n != 1 {
+		t.Errorf("Stamp allocates %v times", n)
+	}
+}
+
+func TestErrorReply(t *testing.T) {
+	raw := next(t, "<iq to='x' from='a@x/r' type='get' id='7'><query xmlns='urn:q'/><extra xmlns='urn:e'/></iq>")
+	st := &Stanza{Kind: IQ, Bytes: raw.Bytes, Type: raw.Type, ID: raw.ID, From: jid.MustParse("a@x/r"), To: jid.MustParse("x")}
+	r := ErrorReply(st, ErrServiceUnavailable, st.To)
+	el, err := r.Element()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Type != "error" || el.Attr("to") != "a@x/r" || el.Attr("from") != "x" || el.Attr("id") != "7" || ErrorOf(r) != "service-unavailable" {
+		t.Fatalf("%s", r.Bytes)
+	}
+	if len(el.Children) != 2 || el.Children[0].Local != "query" {
+		t.Fatalf("an IQ error carries the request payload only: %s", r.Bytes)
+	}
+	if e := el.Child(NSClient, "error"); e.Attr("type") != "cancel" {
+		t.Fatalf("%s", r.Bytes)
+	}
+	res := Result(st, nil, st.To)
+	if res.Type != "result" || res.To != st.From || res.ID != "7" {
+		t.Fatalf("%s", res.Bytes)
+	}
+}

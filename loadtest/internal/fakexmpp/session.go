@@ -18,9 +18,11 @@ func (s *Server) serve(st stream) {
 	defer st.close()
 	ss := &session{srv: s, st: st}
 	if err := ss.negotiate(); err != nil {
+		if ss.bare != "" {
+			s.remove(ss.bare, ss)
+		}
 		return
 	}
-	s.add(ss.bare, ss)
 	defer s.remove(ss.bare, ss)
 	ss.route()
 }
@@ -87,6 +89,9 @@ func (ss *session) negotiate() error {
 	if b := el.Child("urn:ietf:params:xml:ns:xmpp-bind", "bind"); b != nil && b.Child("", "resource") != nil {
 		res = b.Child("", "resource").Text
 	}
+	// Routable before the client learns it is bound, so that a message
+	// sent right after another client's login finds it.
+	ss.srv.add(ss.bare, ss)
 	return ss.send("<iq xmlns='jabber:client' type='result' id='" + el.Attr("id") + "'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>" + ss.bare + "/" + res + "</jid></bind></iq>")
 }
 

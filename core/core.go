@@ -148,6 +148,8 @@ func (c *Core) Store(kind string) any {
 		return c.stores.Roster
 	case "last":
 		return c.stores.Last
+	case "offline":
+		return c.stores.Offline
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"github.com/meridian-xmpp/meridian/internal/config"
 	"sync"
 
 	"github.com/meridian-xmpp/meridian/core/mod/roster"
@@ -170,7 +171,7 @@ func TestRouting(t *testing.T) {
 	a := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "a")
 	cases := []struct{ name, send, cond string }{
 		{"message to unknown user", "<message to='nobody@localhost' type='chat' id='1'><body>x</body></message>", "service-unavailable"},
-		{"message to offline user", "<message to='bob@localhost' type='chat' id='2'><body>x</body></message>", "service-unavailable"},
+		{"groupchat to a user", "<message to='bob@localhost' type='groupchat' id='2'><body>x</body></message>", "service-unavailable"},
 		{"iq to offline full jid", "<iq to='bob@localhost/x' type='get' id='3'><ping xmlns='urn:xmpp:ping'/></iq>", "service-unavailable"},
 		{"remote domain", "<message to='x@remote.example' id='4'><body>x</body></message>", "remote-server-not-found"},
 		{"unknown server iq", "<iq to='localhost' type='get' id='5'><query xmlns='urn:unknown'/></iq>", "service-unavailable"},
@@ -246,14 +247,19 @@ func TestPrioritiesAndDirectedPresence(t *testing.T) {
 			}
 		}
 	}
-	// Only negative priority left: the message bounces (no offline storage yet).
+	// Only negative priority left: the message waits offline (XEP-0160)
+	// and comes with the next non-negative initial presence.
 	hi.Close()
 	lo.Close()
 	waitSessions(t, s, "bob@localhost", 1)
 	a.Send("<message to='bob@localhost' type='chat' id='p2'><body>x</body></message>")
-	if r := a.Expect("message"); xmpptest.Condition(r) != "service-unavailable" {
-		t.Fatalf("%s", r)
+	back := xmpptest.Login(t, s.C2S, "localhost", "bob", "pw", "back")
+	back.Send("<presence/>")
+	if m := back.Expect("message"); m.Attr("id") != "p2" || m.Child("urn:xmpp:delay", "delay") == nil {
+		t.Fatalf("offline message: %s", m)
 	}
+	back.Close()
+	waitSessions(t, s, "bob@localhost", 1)
 
 	// Directed presence: alice (no subscription) sends presence to bob's
 	// full JID; when she leaves, bob's resource learns she is unavailable.
@@ -344,5 +350,71 @@ func TestCrossingSubscriptions(t *testing.T) {
 				time.Sleep(10 * time.Millisecond)
 			}
 		}
+	}
+}
+
+// TestOfflineMessages: XEP-0160 storage, order, delay stamps (XEP-0203),
+// the per-user limit, and nothing for headlines.
+func TestOfflineMessages(t *testing.T) {
+	cfg := xmpptest.Config(t)
+	s := xmpptest.Start(t, cfg)
+	s.AddUser(t, "alice", "pw")
+	s.AddUser(t, "bob", "pw")
+	a := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "a")
+	for i := 0; i < 3; i++ {
+		a.Send("<message to='bob@localhost' type='chat' id='o" + string(rune('0'+i)) + "'><body>later</body></message>")
+	}
+	a.Send("<message to='bob@localhost' type='headline' id='h'><body>news</body></message>")
+	a.Send("<iq to='localhost' type='get' id='sync'><ping xmlns='urn:xmpp:ping'/></iq>")
+	if r := a.Expect("iq"); r.Attr("id") != "sync" {
+		t.Fatalf("%s", r)
+	}
+	b := xmpptest.Login(t, s.C2S, "localhost", "bob", "pw", "b")
+	b.Send("<presence/>")
+	for i := 0; i < 3; i++ {
+		m := b.Expect("message")
+		d := m.Child("urn:xmpp:delay", "delay")
+		if m.Attr("id") != "o"+string(rune('0'+i)) || m.Attr("from") != "alice@localhost/a" || d == nil || d.Attr("from") != "localhost" || d.Attr("stamp") == "" {
+			t.Fatalf("offline message %d: %s", i, m)
+		}
+	}
+	// Nothing else was stored: the headline was dropped (XEP-0160 §3).
+	b.Send("<iq to='localhost' type='get' id='sync2'><ping xmlns='urn:xmpp:ping'/></iq>")
+	for {
+		el := b.Next()
+		if el.Local == "message" {
+			t.Fatalf("unexpected %s", el)
+		}
+		if el.Local == "iq" && el.Attr("id") == "sync2" {
+			break
+		}
+	}
+}
+
+func TestOfflineLimit(t *testing.T) {
+	cfg, err := config.Parse([]byte(`
+[[vhosts]]
+domain = "localhost"
+[c2s]
+listen = ["127.0.0.1:0"]
+direct_tls_listen = ["127.0.0.1:0"]
+[http]
+listen = "127.0.0.1:0"
+[modules.offline]
+max_per_user = 2
+`), []string{"MERIDIAN_NODE_DATA_DIR=" + t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := xmpptest.Start(t, cfg)
+	s.AddUser(t, "alice", "pw")
+	s.AddUser(t, "bob", "pw")
+	a := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "a")
+	for i := 0; i < 3; i++ {
+		a.Send("<message to='bob@localhost' type='chat' id='l" + string(rune('0'+i)) + "'><body>x</body></message>")
+	}
+	// The third exceeds the limit and bounces: nothing lost silently.
+	if r := a.Expect("message"); r.Attr("id") != "l2" || xmpptest.Condition(r) != "service-unavailable" {
+		t.Fatalf("%s", r)
 	}
 }

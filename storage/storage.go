@@ -11,6 +11,7 @@ import (
 
 	"github.com/meridian-xmpp/meridian/core/auth"
 	"github.com/meridian-xmpp/meridian/core/mod/last"
+	"github.com/meridian-xmpp/meridian/core/mod/offline"
 	"github.com/meridian-xmpp/meridian/core/mod/roster"
 )
 
@@ -20,6 +21,7 @@ type Stores struct {
 	Accounts auth.Store
 	Roster   roster.Store
 	Last     last.Store
+	Offline  offline.Store
 	// Close releases the backend.
 	Close func() error
 }

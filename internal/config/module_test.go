@@ -19,6 +19,9 @@ type (
 		Name   string `toml:"name"`
 		ShowOS bool   `toml:"show_os"`
 	}
+	offlineSettings struct {
+		MaxPerUser int `toml:"max_per_user"`
+	}
 	registerSettings struct {
 		RateLimit           int      `toml:"rate_limit"`
 		RateWindow          Duration `toml:"rate_window"`
@@ -37,6 +40,7 @@ func documentedModules() map[string]any {
 		"version":  &versionSettings{Name: "Meridian"},
 		"time":     nil,
 		"last":     nil,
+		"offline":  &offlineSettings{MaxPerUser: 1000},
 		"register": &registerSettings{RateLimit: 10, RateWindow: Duration{time.Minute}, AllowPasswordChange: true, AllowRemove: true},
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/meridian-xmpp/meridian/core/auth"
 	"github.com/meridian-xmpp/meridian/core/mod/last"
+	"github.com/meridian-xmpp/meridian/core/mod/offline"
 	"github.com/meridian-xmpp/meridian/core/mod/roster"
 	"github.com/meridian-xmpp/meridian/storage"
 )
@@ -40,8 +41,9 @@ var (
 	bucketRosterVer = []byte("rosterver")
 	bucketPending   = []byte("pending")
 	bucketLast      = []byte("last")
+	bucketOffline   = []byte("offline")
 
-	allBuckets = [][]byte{bucketMeta, bucketAccounts, bucketRoster, bucketRosterVer, bucketPending, bucketLast}
+	allBuckets = [][]byte{bucketMeta, bucketAccounts, bucketRoster, bucketRosterVer, bucketPending, bucketLast, bucketOffline}
 
 	keySchema = []byte("schema")
 )
@@ -129,7 +131,7 @@ func (d *DB) Path() string { return d.path }
 
 // Stores returns the store set a node uses, closing d on Close.
 func (d *DB) Stores() *storage.Stores {
-	return &storage.Stores{Accounts: d.Accounts(), Roster: d.Roster(), Last: d.Last(), Close: d.Close}
+	return &storage.Stores{Accounts: d.Accounts(), Roster: d.Roster(), Last: d.Last(), Offline: d.Offline(), Close: d.Close}
 }
 
 // Accounts returns the account store.
@@ -137,6 +139,9 @@ func (d *DB) Accounts() auth.Store { return accounts{d} }
 
 // Roster returns the roster store.
 func (d *DB) Roster() roster.Store { return rosters{d} }
+
+// Offline returns the offline message store.
+func (d *DB) Offline() offline.Store { return offlineMessages{d} }
 
 // Last returns the last activity store.
 func (d *DB) Last() last.Store { return lastActivity{d} }

@@ -21,6 +21,7 @@ func Run(t *testing.T, open func(t *testing.T) *storage.Stores) {
 	t.Run("Accounts", func(t *testing.T) { runAccounts(t, open) })
 	t.Run("Roster", func(t *testing.T) { runRoster(t, open) })
 	t.Run("Last", func(t *testing.T) { runLast(t, open) })
+	t.Run("Offline", func(t *testing.T) { runOffline(t, open) })
 }
 
 // fresh opens stores for one subtest and closes them after it.

@@ -3,6 +3,8 @@ package node_test
 import (
 	"testing"
 
+	"github.com/meridian-xmpp/meridian/internal/config"
+
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 )
 
@@ -13,4 +15,23 @@ func mustJID(t *testing.T, s string) jid.JID {
 		t.Fatal(err)
 	}
 	return j
+}
+
+// testConfig parses a config file for a node on loopback ports chosen by
+// the kernel, with extra appended (e.g. module tables).
+func testConfig(t *testing.T, extra string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse([]byte(`
+[[vhosts]]
+domain = "localhost"
+[c2s]
+listen = ["127.0.0.1:0"]
+direct_tls_listen = ["127.0.0.1:0"]
+[http]
+listen = "127.0.0.1:0"
+`+extra), []string{"MERIDIAN_NODE_DATA_DIR=" + t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

@@ -2,7 +2,6 @@ package node_test
 
 import (
 	"context"
-	"github.com/meridian-xmpp/meridian/internal/config"
 	"sync"
 
 	"github.com/meridian-xmpp/meridian/core/mod/roster"
@@ -392,20 +391,10 @@ func TestOfflineMessages(t *testing.T) {
 }
 
 func TestOfflineLimit(t *testing.T) {
-	cfg, err := config.Parse([]byte(`
-[[vhosts]]
-domain = "localhost"
-[c2s]
-listen = ["127.0.0.1:0"]
-direct_tls_listen = ["127.0.0.1:0"]
-[http]
-listen = "127.0.0.1:0"
+	cfg := testConfig(t, `
 [modules.offline]
 max_per_user = 2
-`), []string{"MERIDIAN_NODE_DATA_DIR=" + t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	s := xmpptest.Start(t, cfg)
 	s.AddUser(t, "alice", "pw")
 	s.AddUser(t, "bob", "pw")

@@ -85,20 +85,10 @@ func TestInBandAccountManagement(t *testing.T) {
 // TestModuleSwitchedOff: a disabled module is gone from disco and its
 // requests get service-unavailable.
 func TestModuleSwitchedOff(t *testing.T) {
-	cfg, err := config.Parse([]byte(`
-[[vhosts]]
-domain = "localhost"
-[c2s]
-listen = ["127.0.0.1:0"]
-direct_tls_listen = ["127.0.0.1:0"]
-[http]
-listen = "127.0.0.1:0"
+	cfg := testConfig(t, `
 [modules.version]
 enabled = false
-`), []string{"MERIDIAN_NODE_DATA_DIR=" + t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	s := xmpptest.Start(t, cfg)
 	s.AddUser(t, "alice", "pw")
 	a := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "a")

@@ -59,6 +59,12 @@ type Core struct {
 	postFeat   []func(string) *xmltok.Element
 	hooks      []module.Hooks
 	instances  []module.Instance
+	// The hooks that run per stanza, gathered from hooks.
+	sendHooks      []func(context.Context, module.SessionInfo, *stanza.Stanza) *stanza.Stanza
+	recvHooks      []func(context.Context, jid.JID, *stanza.Stanza) *stanza.Stanza
+	deliveredHooks []func(context.Context, *stanza.Stanza, jid.JID, []jid.JID)
+
+	reqs *requests
 
 	stopOnce sync.Once
 }
@@ -84,6 +90,7 @@ func New(opts Options) (*Core, error) {
 		started:   time.Now(),
 		users:     map[jid.JID]*user{},
 		preAuthIQ: map[string]module.PreAuthHandler{},
+		reqs:      newRequests(),
 	}
 	c.iq[module.Server] = map[string]module.IQHandler{}
 	c.iq[module.Account] = map[string]module.IQHandler{}
@@ -204,7 +211,18 @@ func (c *Core) StreamFeatures(domain string, preAuth bool) []*xmltok.Element {
 }
 
 // AddHooks implements module.Host.
-func (c *Core) AddHooks(h module.Hooks) { c.hooks = append(c.hooks, h) }
+func (c *Core) AddHooks(h module.Hooks) {
+	c.hooks = append(c.hooks, h)
+	if h.UserSend != nil {
+		c.sendHooks = append(c.sendHooks, h.UserSend)
+	}
+	if h.UserReceive != nil {
+		c.recvHooks = append(c.recvHooks, h.UserReceive)
+	}
+	if h.MessageDelivered != nil {
+		c.deliveredHooks = append(c.deliveredHooks, h.MessageDelivered)
+	}
+}
 
 // UserExists implements module.Host.
 func (c *Core) UserExists(ctx context.Context, bare jid.JID) (bool, error) {

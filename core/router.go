@@ -26,8 +26,17 @@ func (c *Core) route(ctx context.Context, st *stanza.Stanza, from *session) {
 		}
 		switch st.Kind {
 		case stanza.IQ:
+			if c.response(st) {
+				return
+			}
+			if st = c.userReceive(ctx, from.jid.Bare(), st); st == nil {
+				return
+			}
 			c.serveIQ(ctx, st, module.Account, from.jid.Bare(), false)
 		case stanza.Message:
+			if st = c.userReceive(ctx, from.jid.Bare(), st); st == nil {
+				return
+			}
 			c.toBare(ctx, st, from.jid.Bare())
 		default:
 			c.drop("no_recipient")
@@ -38,6 +47,14 @@ func (c *Core) route(ctx context.Context, st *stanza.Stanza, from *session) {
 		// No federation yet: RFC 6120 §10.4.3.
 		c.bounce(ctx, st, stanza.ErrRemoteServerNotFound)
 		return
+	}
+	if c.response(st) {
+		return
+	}
+	if to.Local() != "" && len(c.recvHooks) > 0 {
+		if st = c.userReceive(ctx, to, st); st == nil {
+			return
+		}
 	}
 	switch {
 	case to.Local() == "":
@@ -131,10 +148,22 @@ func (c *Core) messageToBare(ctx context.Context, st *stanza.Stanza, to jid.JID)
 			targets = append(targets, s)
 		}
 	}
-	for _, s := range targets {
-		c.deliver(s, st)
-	}
 	if len(targets) > 0 {
+		if len(c.deliveredHooks) == 0 {
+			for _, s := range targets {
+				c.deliver(s, st)
+			}
+			return
+		}
+		delivered := make([]jid.JID, 0, len(targets))
+		for _, s := range targets {
+			if c.deliver(s, st) {
+				delivered = append(delivered, s.jid)
+			}
+		}
+		if len(delivered) > 0 {
+			c.messageDelivered(ctx, st, to, delivered)
+		}
 		return
 	}
 	if st.Type == "headline" || st.Type == "error" {
@@ -160,7 +189,9 @@ func (c *Core) messageToBare(ctx context.Context, st *stanza.Stanza, to jid.JID)
 // toFull handles stanzas to a local full JID (RFC 6121 §8.5.3).
 func (c *Core) toFull(ctx context.Context, st *stanza.Stanza, to jid.JID) {
 	if s := c.session(to); s != nil {
-		c.deliver(s, st)
+		if c.deliver(s, st) && st.Kind == stanza.Message && len(c.deliveredHooks) > 0 {
+			c.messageDelivered(ctx, st, to, []jid.JID{s.jid})
+		}
 		return
 	}
 	switch st.Kind {

@@ -50,6 +50,9 @@ func (s *session) info() module.SessionInfo {
 func (s *session) Handle(st *stanza.Stanza) {
 	metrics.In(uint8(st.Kind))
 	ctx := context.Background()
+	if st = s.c.userSend(ctx, s, st); st == nil {
+		return
+	}
 	if st.Kind == stanza.Presence {
 		s.c.clientPresence(ctx, s, st)
 		return

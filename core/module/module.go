@@ -131,6 +131,21 @@ type Hooks struct {
 	// OfflineMessage may store a message for a user with no available
 	// resource. Return true when stored.
 	OfflineMessage func(ctx context.Context, st *stanza.Stanza) bool
+	// UserSend sees every stanza a local session sends (presence
+	// broadcasts included) before the router acts on it. It returns the
+	// stanza to go on with (st itself or a changed copy), or nil when it
+	// handled the stanza (replied, dropped). Hooks run in the order the
+	// modules were provisioned.
+	UserSend func(ctx context.Context, from SessionInfo, st *stanza.Stanza) *stanza.Stanza
+	// UserReceive sees every stanza the router is about to hand to a
+	// local account (to is its bare or full JID), whoever sent it,
+	// before delivery, offline storage or an IQ handler. Same return
+	// contract as UserSend.
+	UserReceive func(ctx context.Context, to jid.JID, st *stanza.Stanza) *stanza.Stanza
+	// MessageDelivered runs after a message to a local account was
+	// handed to sessions: to is the address the message had, delivered
+	// the full JIDs that got it (never empty).
+	MessageDelivered func(ctx context.Context, st *stanza.Stanza, to jid.JID, delivered []jid.JID)
 }
 
 // Host is what the core offers modules.
@@ -174,7 +189,19 @@ type Host interface {
 	AddStreamFeature(preAuth bool, fn func(domain string) *xmltok.Element)
 	AddHooks(h Hooks)
 	Started() time.Time
+	// Request sends an IQ get or set (from must be set, to a local
+	// session or account) and waits for its result or error, which
+	// never reach the router's other handlers. It returns
+	// ErrRequestTimeout when nothing came back before ctx ends or
+	// RequestTimeout passed.
+	Request(ctx context.Context, iq *stanza.Stanza) (*stanza.Stanza, error)
 }
+
+// RequestTimeout bounds Host.Request when ctx has no earlier deadline.
+const RequestTimeout = 10 * time.Second
+
+// ErrRequestTimeout is returned by Host.Request when no reply came.
+var ErrRequestTimeout = errors.New("module: no reply to IQ request")
 
 // Identity is a disco identity.
 type Identity struct{ Category, Type, Name string }

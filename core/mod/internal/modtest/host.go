@@ -39,6 +39,7 @@ type Host struct {
 	preFeat    []func(string) *xmltok.Element
 	postFeat   []func(string) *xmltok.Element
 	hooks      []module.Hooks
+	responder  func(*stanza.Stanza) (*stanza.Stanza, error)
 
 	// CreateErr, when set, is returned by CreateUser instead of creating.
 	CreateErr error
@@ -316,3 +317,23 @@ func (h *Host) AddHooks(hk module.Hooks) {
 
 // Started implements module.Host.
 func (h *Host) Started() time.Time { return h.started }
+
+// Responder, when set, answers Request; otherwise Request records the IQ
+// and reports a timeout.
+func (h *Host) SetResponder(fn func(iq *stanza.Stanza) (*stanza.Stanza, error)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.responder = fn
+}
+
+// Request implements module.Host.
+func (h *Host) Request(_ context.Context, iq *stanza.Stanza) (*stanza.Stanza, error) {
+	h.event("request %s", iq.Bytes)
+	h.mu.Lock()
+	fn := h.responder
+	h.mu.Unlock()
+	if fn == nil {
+		return nil, module.ErrRequestTimeout
+	}
+	return fn(iq)
+}

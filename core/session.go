@@ -60,32 +60,73 @@ func (s *session) Handle(st *stanza.Stanza) {
 	s.c.route(ctx, st, s)
 }
 
-// Close implements link.Session. It is idempotent.
-func (s *session) Close() {
+// Close implements link.Session. The first call ends the session; every
+// call routes the stanzas the client never acknowledged again.
+func (s *session) Close(undelivered []*stanza.Stanza) {
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return
-	}
+	first := !s.closed
 	s.closed = true
 	wasAvailable := s.available
 	s.mu.Unlock()
 	ctx := context.Background()
-	status := ""
-	if wasAvailable {
-		el := stanzaElement("presence", "", s.jid.String(), "unavailable")
-		st := stanza.FromElement(el)
-		s.c.clientPresence(ctx, s, st)
-	}
-	last := s.c.unbind(s)
-	info := s.info()
-	s.mu.Lock()
-	status = s.status
-	s.mu.Unlock()
-	for _, h := range s.c.hooks {
-		if h.SessionClosed != nil {
-			h.SessionClosed(ctx, info, status, last)
+	if first {
+		if wasAvailable {
+			el := stanzaElement("presence", "", s.jid.String(), "unavailable")
+			st := stanza.FromElement(el)
+			s.c.clientPresence(ctx, s, st)
 		}
+		last := s.c.unbind(s)
+		info := s.info()
+		s.mu.Lock()
+		status := s.status
+		s.mu.Unlock()
+		for _, h := range s.c.hooks {
+			if h.SessionClosed != nil {
+				h.SessionClosed(ctx, info, status, last)
+			}
+		}
+	}
+	for _, st := range undelivered {
+		s.c.redeliver(ctx, s, st)
+	}
+}
+
+// redeliver routes a stanza that reached the edge of a session that ended
+// before its client acknowledged it (XEP-0198 §4 "the server SHOULD treat
+// unacknowledged stanzas ... as if they had not been delivered").
+func (c *Core) redeliver(ctx context.Context, s *session, st *stanza.Stanza) {
+	bare := s.jid.Bare()
+	switch {
+	case st.Kind == stanza.IQ:
+		if st.Type == "get" || st.Type == "set" {
+			c.bounce(ctx, st, stanza.ErrServiceUnavailable)
+			return
+		}
+		c.drop("unacked_iq_response")
+	case st.Kind != stanza.Message:
+		c.drop("unacked_presence")
+	case st.Type == "error" || st.Type == "groupchat" || st.Type == "headline":
+		c.drop("unacked_message")
+	case st.From == bare:
+		// Copies the server made for this session (carbons, archive
+		// results, own notifications): the account keeps the originals.
+		c.drop("unacked_copy")
+	case st.To == s.jid:
+		// Addressed to this resource: RFC 6121 §8.5.3.2.1 as if it had
+		// never been bound.
+		c.messageToBare(ctx, st, bare)
+	case st.To.Bare() == bare:
+		// Addressed to the account: resources that are available got
+		// their own copy; only when none is left does it go offline.
+		for _, o := range c.sessionsOf(bare) {
+			if o.isAvailable() {
+				c.drop("unacked_delivered_elsewhere")
+				return
+			}
+		}
+		c.messageToBare(ctx, st, bare)
+	default:
+		c.drop("unacked_message")
 	}
 }
 
@@ -136,7 +177,7 @@ func (c *Core) Open(ctx context.Context, req link.OpenRequest, sink link.Sink) (
 	metrics.Sessions.Inc()
 	if kicked != nil {
 		kicked.sink.Close(&stanza.StreamError{Condition: stanza.Conflict, Text: "replaced by a new session"})
-		kicked.Close()
+		kicked.Close(nil)
 	}
 	info := s.info()
 	for _, h := range c.hooks {

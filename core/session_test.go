@@ -115,8 +115,8 @@ func TestCloseBroadcastsUnavailable(t *testing.T) {
 	for _, s := range []link.Session{s1, s2} {
 		s.Handle(&stanza.Stanza{Kind: stanza.Presence, Bytes: []byte("<presence from='" + s.JID().String() + "'/>"), From: s.JID()})
 	}
-	s1.Close()
-	s1.Close() // idempotent
+	s1.Close(nil)
+	s1.Close(nil) // idempotent
 	last := k2.got[len(k2.got)-1]
 	if last.Type != "unavailable" || last.From != s1.JID() {
 		t.Fatalf("last delivered to two: %s", last.Bytes)

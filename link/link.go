@@ -65,6 +65,11 @@ type Session interface {
 	JID() jid.JID
 	// Handle routes a stanza the client sent; its from is already stamped.
 	Handle(st *stanza.Stanza)
-	// Close ends the session: the client's stream is gone.
-	Close()
+	// Close ends the session: the client's stream is gone. undelivered
+	// are stanzas the edge took for the client but the client never
+	// acknowledged (stream management, XEP-0198): the core routes them
+	// again as if this session had not existed (another resource, offline
+	// storage, an error to the sender). Calling Close again only hands
+	// over more undelivered stanzas.
+	Close(undelivered []*stanza.Stanza)
 }

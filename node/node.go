@@ -96,6 +96,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		KeepaliveInterval: cfg.C2S.KeepaliveInterval.Duration,
 		WriteTimeout:      cfg.C2S.WriteTimeout.Duration,
 		SendQueue:         cfg.C2S.SendQueue,
+		ResumeTimeout:     cfg.C2S.ResumeTimeout.Duration,
+		MaxUnacked:        cfg.C2S.MaxUnacked,
 	})
 	return n, nil
 }

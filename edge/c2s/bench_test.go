@@ -68,7 +68,7 @@ func BenchmarkRouteChatMessage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := &stream{sess: alice, full: alice.JID(), fullStr: alice.JID().String()}
+	s := &stream{sess: alice, b: &binding{sess: alice}, full: alice.JID(), fullStr: alice.JID().String()}
 	s.dec = xmltok.NewDecoder(io.MultiReader(strings.NewReader(streamHeader), &loopReader{data: []byte(strings.Repeat(chatMessage, 64))}), xmltok.Limits{})
 	if _, err := s.dec.ReadStart(); err != nil {
 		b.Fatal(err)

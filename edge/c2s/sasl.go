@@ -20,7 +20,7 @@ func (s *stream) features(b []byte) []byte {
 	core := s.srv.opts.Core
 	switch {
 	case !s.user.IsZero():
-		b = append(b, "<bind xmlns='"+stanza.NSBind+"'/><session xmlns='"+stanza.NSSession+"'><optional/></session>"...)
+		b = append(b, "<bind xmlns='"+stanza.NSBind+"'/><session xmlns='"+stanza.NSSession+"'><optional/></session><sm xmlns='"+stanza.NSSM+"'/><csi xmlns='"+stanza.NSCSI+"'/>"...)
 		for _, el := range core.StreamFeatures(s.domain, false) {
 			b = el.Append(b, stanza.NSClient)
 		}

@@ -4,19 +4,10 @@ import (
 	"time"
 
 	"github.com/meridian-xmpp/meridian/internal/metrics"
-	"github.com/meridian-xmpp/meridian/link"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"github.com/meridian-xmpp/meridian/xmpp/stanza"
 	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
 )
-
-// sink is the link.Sink of a bound stream.
-type sink struct{ w *writer }
-
-func (k sink) Deliver(st *stanza.Stanza) bool { return k.w.enqueue(st.Bytes) }
-func (k sink) Close(e *stanza.StreamError)    { k.w.close(e) }
-
-var _ link.Sink = sink{}
 
 // writer returns the stream's writer once bound.
 func (s *stream) writer() *writer {
@@ -67,8 +58,9 @@ func (s *stream) serve() {
 func (s *stream) handle(raw *xmltok.Raw) error {
 	kind := stanza.KindOf(raw.Local)
 	if raw.Space != stanza.NSClient || kind == stanza.Other {
-		return &stanza.StreamError{Condition: stanza.UnsupportedStanzaType, Text: raw.Local}
+		return s.nonza(raw)
 	}
+	s.b.handled()
 	st := &stanza.Stanza{Kind: kind, Type: raw.Type, ID: raw.ID, From: s.full}
 	if raw.HasTo {
 		to, err := jid.Parse(raw.To)

@@ -42,6 +42,13 @@ type Options struct {
 	// MaxAuthFailures closes the stream after that many failed SASL
 	// attempts (RFC 6120 §6.4.5); default 3.
 	MaxAuthFailures int
+	// ResumeTimeout is how long a stream-managed session whose connection
+	// was lost waits to be resumed (XEP-0198); 0 offers no resumption.
+	ResumeTimeout time.Duration
+	// MaxUnacked bounds the stanzas a stream-managed session keeps
+	// unacknowledged; past it the session ends and the core routes them
+	// again. Default 5000.
+	MaxUnacked int
 }
 
 // Server accepts client streams.
@@ -53,6 +60,7 @@ type Server struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[*stream]struct{}
+	resumable map[string]*binding // stream-managed sessions by resumption id
 	closing   bool
 	stop      chan struct{} // closed by Shutdown: ends the keepalive sweeper
 	wg        sync.WaitGroup
@@ -75,6 +83,9 @@ func New(opts Options) *Server {
 	if opts.MaxAuthFailures <= 0 {
 		opts.MaxAuthFailures = 3
 	}
+	if opts.MaxUnacked <= 0 {
+		opts.MaxUnacked = 5000
+	}
 	if len(opts.Mechanisms) == 0 {
 		opts.Mechanisms = []string{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"}
 	}
@@ -84,6 +95,7 @@ func New(opts Options) *Server {
 		domains:   map[string]bool{},
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*stream]struct{}{},
+		resumable: map[string]*binding{},
 	}
 	for _, d := range opts.Domains {
 		s.domains[d] = true
@@ -219,6 +231,22 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.shutdown()
+	}
+	// Sessions waiting for a resumption end now: what they hold goes to
+	// the core while it still runs.
+	s.mu.Lock()
+	waiting := make([]*binding, 0, len(s.resumable))
+	for _, b := range s.resumable {
+		waiting = append(waiting, b)
+	}
+	s.mu.Unlock()
+	for _, b := range waiting {
+		b.mu.Lock()
+		detached := b.w == nil
+		b.mu.Unlock()
+		if detached {
+			b.end()
+		}
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()

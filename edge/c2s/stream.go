@@ -44,7 +44,11 @@ type stream struct {
 	cbMismatch bool
 
 	sess link.Session
-	w    *writer // nil until bound
+	b    *binding // the session's sink, nil until bound
+	w    *writer  // nil until bound
+	// resumable: the stream ended in a way that lets a stream-managed
+	// session wait for resumption (connection lost, timed out).
+	resumable bool
 
 	mu           sync.Mutex
 	closed       bool
@@ -97,10 +101,16 @@ func (s *stream) releaseBuffer() {
 	}
 }
 
-// finish releases the session once the reader is done.
+// finish releases the session once the reader is done: a resumable one
+// detaches and waits, any other ends.
 func (s *stream) finish() {
-	if s.sess != nil {
-		s.sess.Close()
+	if s.b != nil {
+		s.mu.Lock()
+		keep := s.resumable && !s.shuttingDown
+		s.mu.Unlock()
+		if !keep || !s.b.detach(s.w) {
+			s.b.end()
+		}
 	}
 	if s.w != nil {
 		s.w.close(nil)
@@ -122,10 +132,12 @@ func (s *stream) fail(err error) {
 			se = &stanza.StreamError{Condition: te.Condition, Text: te.Msg}
 		case errors.As(err, &ne) && ne.Timeout():
 			se = &stanza.StreamError{Condition: stanza.ConnectionTimeout}
+			s.resumable = true
 		case errors.Is(err, xmltok.ErrStreamEnd):
 			se = nil
 		default:
 			s.log.Debug("stream ended", "err", err)
+			s.resumable = true
 			return
 		}
 	}
@@ -263,6 +275,12 @@ func (s *stream) negotiationStep(raw *xmltok.Raw) (bool, error) {
 		return false, s.sasl(raw)
 	case raw.Space == stanza.NSClient && raw.Local == "iq":
 		return s.preSessionIQ(raw)
+	case raw.Space == stanza.NSSM && !s.user.IsZero():
+		if raw.Local == "resume" {
+			return s.resume(raw)
+		}
+		// XEP-0198 §3: enable comes after binding.
+		return false, s.write(smFailed("unexpected-request", -1))
 	}
 	return false, &stanza.StreamError{Condition: stanza.NotAuthorized}
 }
@@ -316,7 +334,8 @@ func (s *stream) preSessionIQ(raw *xmltok.Raw) (bool, error) {
 	// The writer exists before the session so that the core can queue
 	// stanzas at once; it starts after the bind result is written.
 	w := newWriter(s.conn, s.srv.opts.SendQueue, s.srv.opts.WriteTimeout)
-	sess, err := s.srv.opts.Core.Open(context.Background(), link.OpenRequest{User: s.user, Resource: res, RemoteAddr: s.remoteIP, Transport: s.transport}, sink{w})
+	b := &binding{srv: s.srv, w: w}
+	sess, err := s.srv.opts.Core.Open(context.Background(), link.OpenRequest{User: s.user, Resource: res, RemoteAddr: s.remoteIP, Transport: s.transport}, b)
 	if err != nil {
 		var se *stanza.Error
 		if !errors.As(err, &se) {
@@ -330,10 +349,11 @@ func (s *stream) preSessionIQ(raw *xmltok.Raw) (bool, error) {
 	bind := xmltok.NewElement(stanza.NSBind, "bind")
 	bind.Add(xmltok.NewElement(stanza.NSBind, "jid").SetText(s.fullStr))
 	if err := s.write(stanza.Result(st, bind, jid.JID{}).Bytes); err != nil {
-		sess.Close()
+		sess.Close(nil)
 		return false, err
 	}
-	s.sess = sess
+	b.sess, b.full = sess, s.full
+	s.sess, s.b = sess, b
 	s.log = s.log.With("jid", s.fullStr)
 	s.mu.Lock()
 	s.w = w

@@ -80,6 +80,8 @@ type C2S struct {
 	SendQueue         int      `toml:"send_queue"`
 	ResourceConflict  string   `toml:"resource_conflict"`
 	MaxResources      int      `toml:"max_resources"`
+	ResumeTimeout     Duration `toml:"resume_timeout"`
+	MaxUnacked        int      `toml:"max_unacked"`
 }
 
 // HTTP is the [http] section: health, metrics and debug endpoints.
@@ -157,6 +159,8 @@ func defaults() *Config {
 			WriteTimeout:      Duration{30 * time.Second},
 			SendQueue:         1024,
 			ResourceConflict:  "replace",
+			ResumeTimeout:     Duration{5 * time.Minute},
+			MaxUnacked:        5000,
 		},
 		HTTP:    HTTP{Listen: "0.0.0.0:5280"},
 		Storage: Storage{Backend: "embedded"},

@@ -50,6 +50,7 @@ func TestDefault(t *testing.T) {
 		{"c2s.keepalive_interval", c.C2S.KeepaliveInterval.Duration, 60 * time.Second},
 		{"c2s.write_timeout", c.C2S.WriteTimeout.Duration, 30 * time.Second},
 		{"c2s.send_queue", c.C2S.SendQueue, 1024},
+		{"c2s.max_unacked", c.C2S.MaxUnacked, 5000},
 		{"c2s.resource_conflict", c.C2S.ResourceConflict, "replace"},
 		{"c2s.max_resources", c.C2S.MaxResources, 0},
 		{"http.listen", c.HTTP.Listen, "0.0.0.0:5280"},

@@ -104,6 +104,10 @@ func (v *validator) c2s() {
 		v.fail("c2s.send_queue", "must be at least 1, got %d", c.SendQueue)
 	}
 	v.enum("c2s.resource_conflict", c.ResourceConflict, resourceConflicts)
+	v.duration("c2s.resume_timeout", c.ResumeTimeout, false)
+	if c.MaxUnacked < 1 {
+		v.fail("c2s.max_unacked", "must be at least 1, got %d", c.MaxUnacked)
+	}
 	if c.MaxResources < 0 {
 		v.fail("c2s.max_resources", "must not be negative (0 means unlimited), got %d", c.MaxResources)
 	}

@@ -65,6 +65,19 @@ var (
 		Namespace: ns, Subsystem: "register", Name: "total",
 		Help: "In-band registrations by result.",
 	}, []string{"result"})
+	// Stream management (XEP-0198).
+	SMEnabled = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: ns, Subsystem: "sm", Name: "enabled_total",
+		Help: "Streams that enabled stream management.",
+	})
+	SMDetached = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: ns, Subsystem: "sm", Name: "detached_sessions",
+		Help: "Sessions whose connection is gone, waiting to be resumed.",
+	})
+	SMResumptions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Subsystem: "sm", Name: "resumptions_total",
+		Help: "Resumption outcomes: resumed, unknown (failed), expired (timed out unresumed).",
+	}, []string{"result"})
 )
 
 func init() {
@@ -73,6 +86,7 @@ func init() {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		Connections, ConnectionsTotal, AuthResults, StreamErrors,
 		StanzasIn, StanzasOut, StanzaErrors, Dropped, Sessions, Registrations,
+		SMEnabled, SMDetached, SMResumptions,
 	)
 }
 

@@ -9,6 +9,9 @@ import (
 type StreamError struct {
 	Condition string // e.g. "not-well-formed", "host-unknown"
 	Text      string // optional human-readable text
+	// Extra is an application-specific condition element, serialised
+	// as is (RFC 6120 §4.9.4), e.g. XEP-0198's <handled-count-too-high/>.
+	Extra string
 }
 
 func (e *StreamError) Error() string {
@@ -37,6 +40,7 @@ const (
 	RestrictedXML         = "restricted-xml"
 	SeeOtherHost          = "see-other-host"
 	SystemShutdown        = "system-shutdown"
+	UndefinedCondition    = "undefined-condition"
 	UnsupportedEncoding   = "unsupported-encoding"
 	UnsupportedFeature    = "unsupported-feature"
 	UnsupportedStanzaType = "unsupported-stanza-type"
@@ -54,6 +58,7 @@ func (e *StreamError) Append(buf []byte) []byte {
 		buf = xmltok.EscapeText(buf, e.Text)
 		buf = append(buf, "</text>"...)
 	}
+	buf = append(buf, e.Extra...)
 	return append(buf, "</stream:error>"...)
 }
 

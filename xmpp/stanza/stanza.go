@@ -21,6 +21,8 @@ const (
 	NSSASL    = "urn:ietf:params:xml:ns:xmpp-sasl"
 	NSBind    = "urn:ietf:params:xml:ns:xmpp-bind"
 	NSSession = "urn:ietf:params:xml:ns:xmpp-session"
+	NSSM      = "urn:xmpp:sm:3"  // stream management, XEP-0198
+	NSCSI     = "urn:xmpp:csi:0" // client state indication, XEP-0352
 )
 
 // Kind is the kind of a top-level element.

@@ -415,4 +415,3 @@ func TestCSIHoldsBackNonUrgent(t *testing.T) {
 		t.Fatalf("%s", m)
 	}
 }
-

@@ -182,7 +182,7 @@ func (b *binding) handled() {
 	b.mu.Unlock()
 }
 
-// ack processes the client's <a h=”/> (or the h of <resume/>). It
+// ack processes the client's <a/> acknowledgement (or the h of <resume/>). It
 // returns false when h acknowledges more than was sent.
 func (b *binding) ack(h uint32) bool {
 	n := h - b.acked // modulo 2^32, as the counter wraps (XEP-0198 §4)

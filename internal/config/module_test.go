@@ -36,6 +36,7 @@ func documentedModules() map[string]any {
 	return map[string]any{
 		"roster":   &rosterSettings{Versioning: true, MaxItems: 1000},
 		"disco":    nil,
+		"carbons":  nil,
 		"ping":     nil,
 		"version":  &versionSettings{Name: "Meridian"},
 		"time":     nil,

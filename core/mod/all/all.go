@@ -4,6 +4,7 @@
 package all
 
 import (
+	_ "github.com/meridian-xmpp/meridian/core/mod/carbons"
 	_ "github.com/meridian-xmpp/meridian/core/mod/disco"
 	_ "github.com/meridian-xmpp/meridian/core/mod/last"
 	_ "github.com/meridian-xmpp/meridian/core/mod/offline"

@@ -7,7 +7,9 @@ Two modes:
   full   (default) two users register in-band (XEP-0077), log in (A over
          STARTTLS, B over direct TLS, XEP-0368), subscribe to each other,
          see each other's presence and roster pushes (RFC 6121), exchange
-         messages and ping the server (XEP-0199). With --kill-pid the
+         messages and ping the server (XEP-0199); B's connection is then
+         cut and B resumes its stream-managed session (XEP-0198) and
+         gets what A sent meanwhile. With --kill-pid the
          last step kill -9s the server with both sessions still open;
          otherwise both close their streams.
   check  after a restart: both users log in again and their rosters still
@@ -63,7 +65,7 @@ class Client(slixmpp.ClientXMPP):
     purpose.
     """
 
-    def __init__(self, name, jid, password, *, mech, direct_tls, register=False, wire_lines=40, stock_sasl=False):
+    def __init__(self, name, jid, password, *, mech, direct_tls, register=False, wire_lines=40, stock_sasl=False, sm=False):
         super().__init__(jid, password, sasl_mech=mech)
         self.name = name
         self.direct_tls = direct_tls
@@ -73,6 +75,7 @@ class Client(slixmpp.ClientXMPP):
         self.sasl_failures = []
         self.registered = None  # None: not yet; True, or an error text
         self.session_started = False
+        self.resumed = False  # a stream management resumption succeeded
         self.available = set()  # bare JIDs seen available
         self.subscribe_requests = set()  # bare JIDs that asked to subscribe
         self.subscribed_by = set()  # bare JIDs that approved our request
@@ -117,6 +120,11 @@ class Client(slixmpp.ClientXMPP):
 
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0199", {"keepalive": False})
+        if sm:
+            # Stream management (XEP-0198) as slixmpp ships it: enable
+            # with resumption, answer acks, resume after a lost connection.
+            self.register_plugin("xep_0198")
+            self.add_event_handler("session_resumed", self._on_resumed)
         if register:
             # slixmpp 1.8 queues every iq until the session starts, so the
             # XEP-0077 plugin's own pre-authentication iqs would never
@@ -187,6 +195,10 @@ class Client(slixmpp.ClientXMPP):
 
     def _on_session_start(self, _):
         self.session_started = True
+        self._touch()
+
+    def _on_resumed(self, _):
+        self.resumed = True
         self._touch()
 
     def _on_failed_auth(self, stanza):
@@ -363,7 +375,7 @@ async def fetch_roster(client):
 async def full(args, runner):
     domain = args.domain
     a = Client("A", f"{args.user_a}@{domain}", args.password, mech="SCRAM-SHA-256", direct_tls=False, register=True)
-    b = Client("B", f"{args.user_b}@{domain}", args.password, mech="SCRAM-SHA-1", direct_tls=True, register=True)
+    b = Client("B", f"{args.user_b}@{domain}", args.password, mech="SCRAM-SHA-1", direct_tls=True, register=True, sm=True)
     runner.clients = [a, b]
     ja, jb = a.boundjid.bare, b.boundjid.bare
 
@@ -429,6 +441,28 @@ async def full(args, runner):
             out.append(f"{c.name} {1000 * (time.monotonic() - t0):.1f}ms")
         return ", ".join(out)
     await runner.step("both ping the server (XEP-0199)", ping)
+
+    async def resume():
+        sm = b["xep_0198"]
+        await b.until("stream management with resumption (XEP-0198)", lambda: bool(sm.sm_id))
+        previd = sm.sm_id
+        # Cut B's connection without closing the stream, as a phone losing
+        # its network does; A writes while B is away.
+        b.closing = True
+        b.transport.abort()
+        await b.until("the connection to drop", lambda: b.transport is None or b.transport.is_closing())
+        a.send_message(mto=jb, mbody="sent while B was away", mtype="chat")
+        await a["xep_0199"].send_ping(domain, timeout=IQ_TIMEOUT)
+        b.closing = False
+        b["xep_0077"].create_account = False  # the account exists now
+        b.connect((args.host, args.tls_port), use_ssl=True)
+        await b.until("the session to be resumed", lambda: b.resumed)
+        await b.until("the message sent while B was away",
+                      lambda: any(body == "sent while B was away" for _, body in b.messages))
+        if b.session_started is not True:
+            raise Failure("B: lost its session state")
+        return f"resumed {previd[:8]}..., h={sm.handled}"
+    await runner.step("B's connection is cut; B resumes (XEP-0198) and gets what A sent meanwhile", resume)
 
     if args.kill_pid:
         async def kill():

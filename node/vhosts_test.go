@@ -83,22 +83,39 @@ func TestInBandAccountManagement(t *testing.T) {
 }
 
 // TestModuleSwitchedOff: a disabled module is gone from disco and its
-// requests get service-unavailable.
+// requests get service-unavailable, while the others stay.
 func TestModuleSwitchedOff(t *testing.T) {
-	cfg := testConfig(t, `
-[modules.version]
-enabled = false
-`)
-	s := xmpptest.Start(t, cfg)
+	for _, m := range []struct{ name, feature, probe string }{
+		{"version", "jabber:iq:version", "<iq to='localhost' type='get' id='p'><query xmlns='jabber:iq:version'/></iq>"},
+		{"carbons", "urn:xmpp:carbons:2", "<iq type='set' id='p'><enable xmlns='urn:xmpp:carbons:2'/></iq>"},
+		{"time", "urn:xmpp:time", "<iq to='localhost' type='get' id='p'><time xmlns='urn:xmpp:time'/></iq>"},
+		{"last", "jabber:iq:last", "<iq to='localhost' type='get' id='p'><query xmlns='jabber:iq:last'/></iq>"},
+	} {
+		t.Run(m.name, func(t *testing.T) {
+			cfg := testConfig(t, "[modules."+m.name+"]\nenabled = false\n")
+			s := xmpptest.Start(t, cfg)
+			s.AddUser(t, "alice", "pw")
+			a := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "a")
+			a.Send("<iq to='localhost' type='get' id='d'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
+			info := a.Expect("iq")
+			if xmpptest.HasText(info, "'"+m.feature+"'") || !xmpptest.HasText(info, "urn:xmpp:ping") {
+				t.Fatalf("disco: %s", info)
+			}
+			a.Send(m.probe)
+			if r := a.Expect("iq"); xmpptest.Condition(r) != "service-unavailable" {
+				t.Fatalf("%s: %s", m.name, r)
+			}
+		})
+	}
+	// With everything on, the same features are there.
+	s := xmpptest.Start(t, testConfig(t, ""))
 	s.AddUser(t, "alice", "pw")
 	a := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "a")
 	a.Send("<iq to='localhost' type='get' id='d'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
 	info := a.Expect("iq")
-	if xmpptest.HasText(info, "jabber:iq:version") || !xmpptest.HasText(info, "urn:xmpp:ping") {
-		t.Fatalf("disco: %s", info)
-	}
-	a.Send("<iq to='localhost' type='get' id='v'><query xmlns='jabber:iq:version'/></iq>")
-	if r := a.Expect("iq"); xmpptest.Condition(r) != "service-unavailable" {
-		t.Fatalf("version: %s", r)
+	for _, f := range []string{"jabber:iq:version", "urn:xmpp:carbons:2", "urn:xmpp:time", "jabber:iq:last"} {
+		if !xmpptest.HasText(info, "'"+f+"'") {
+			t.Errorf("disco lacks %s: %s", f, info)
+		}
 	}
 }

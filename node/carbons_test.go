@@ -123,3 +123,28 @@ func TestCarbonsBadInput(t *testing.T) {
 		t.Fatalf("disco lacks carbons: %s", r)
 	}
 }
+
+// Delivery receipts (XEP-0184) and chat states (XEP-0085) are end-to-end:
+// the server passes them through byte for byte (apart from the stamped
+// from), to the full JID they name.
+func TestReceiptsAndChatStatesPassThrough(t *testing.T) {
+	s := smConfig(t, "5m")
+	a := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "a")
+	b := xmpptest.Login(t, s.C2S, "localhost", "bob", "pw", "b")
+	b.Send("<presence/>")
+	b.Expect("presence")
+	a.Send("<message to='bob@localhost' type='chat' id='m1'><body>hi</body><request xmlns='urn:xmpp:receipts'/><active xmlns='http://jabber.org/protocol/chatstates'/></message>")
+	m := b.Expect("message")
+	if m.Child("urn:xmpp:receipts", "request") == nil || m.Child("http://jabber.org/protocol/chatstates", "active") == nil {
+		t.Fatalf("payloads lost: %s", m)
+	}
+	b.Send("<message to='" + m.Attr("from") + "' id='r1'><received xmlns='urn:xmpp:receipts' id='m1'/></message>")
+	r := a.Expect("message")
+	if rc := r.Child("urn:xmpp:receipts", "received"); rc == nil || rc.Attr("id") != "m1" || r.Attr("from") != "bob@localhost/b" {
+		t.Fatalf("receipt: %s", r)
+	}
+	b.Send("<message to='alice@localhost/a' type='chat'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>")
+	if c := a.Expect("message"); c.Child("http://jabber.org/protocol/chatstates", "composing") == nil {
+		t.Fatalf("chat state: %s", c)
+	}
+}

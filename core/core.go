@@ -55,6 +55,7 @@ type Core struct {
 	preAuthIQ  map[string]module.PreAuthHandler
 	features   [2][]string
 	identities []module.Identity
+	forms      [2][]module.InfoForm
 	preFeat    []func(string) *xmltok.Element
 	postFeat   []func(string) *xmltok.Element
 	hooks      []module.Hooks
@@ -157,6 +158,11 @@ func (c *Core) Store(kind string) any {
 		return c.stores.Last
 	case "offline":
 		return c.stores.Offline
+	case "userdata":
+		if c.stores.UserData == nil {
+			return nil // no typed nil in the interface
+		}
+		return c.stores.UserData
 	}
 	return nil
 }
@@ -185,6 +191,20 @@ func (c *Core) Features(t module.Target) []string { return c.features[t] }
 
 // Identities implements module.Host.
 func (c *Core) Identities() []module.Identity { return c.identities }
+
+// AddInfoForm implements module.Host. It panics on a FORM_TYPE announced
+// twice for a target, as HandleIQ does on a second handler.
+func (c *Core) AddInfoForm(t module.Target, f module.InfoForm) {
+	for _, o := range c.forms[t] {
+		if o.FormType == f.FormType {
+			panic("core: two disco#info forms of type " + f.FormType)
+		}
+	}
+	c.forms[t] = append(c.forms[t], f)
+}
+
+// InfoForms implements module.Host.
+func (c *Core) InfoForms(t module.Target) []module.InfoForm { return c.forms[t] }
 
 // AddStreamFeature implements module.Host.
 func (c *Core) AddStreamFeature(preAuth bool, fn func(string) *xmltok.Element) {

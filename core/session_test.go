@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/meridian-xmpp/meridian/core/module"
 	"github.com/meridian-xmpp/meridian/link"
 	"github.com/meridian-xmpp/meridian/storage"
 	_ "github.com/meridian-xmpp/meridian/storage/embedded"
@@ -124,4 +125,36 @@ func TestCloseBroadcastsUnavailable(t *testing.T) {
 	if c.SessionCount() != 1 {
 		t.Fatalf("%d sessions", c.SessionCount())
 	}
+}
+
+// TestStoreKinds: every kind the embedded backend provides is handed
+// out, and an unknown kind is nil.
+func TestStoreKinds(t *testing.T) {
+	c := newCore(t, "replace", 0)
+	for _, kind := range []string{"accounts", "roster", "last", "offline", "userdata"} {
+		if c.Store(kind) == nil {
+			t.Errorf("Store(%q) = nil", kind)
+		}
+	}
+	if s := c.Store("nope"); s != nil {
+		t.Errorf("Store(nope) = %v", s)
+	}
+}
+
+// TestInfoForms: forms are kept per target, and a FORM_TYPE announced
+// twice for one target is a programming error, as two IQ handlers are.
+func TestInfoForms(t *testing.T) {
+	c := newCore(t, "replace", 0)
+	f := module.InfoForm{FormType: "urn:example:form", Fields: []module.FormField{{Var: "a", Values: []string{"1"}}}}
+	c.AddInfoForm(module.Server, f)
+	c.AddInfoForm(module.Account, f)
+	if len(c.InfoForms(module.Server)) != 1 || len(c.InfoForms(module.Account)) != 1 {
+		t.Fatalf("forms: %v %v", c.InfoForms(module.Server), c.InfoForms(module.Account))
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a second form of one FORM_TYPE was accepted")
+		}
+	}()
+	c.AddInfoForm(module.Server, f)
 }

@@ -11,7 +11,9 @@ import (
 
 // Modules decodes [modules.<name>] for every registered module and
 // returns the enabled ones. A module without a table is enabled with its
-// defaults; an unknown module name is an error.
+// defaults; an unknown module name is an error. A module config that
+// has a Validate() error method is checked here, so that
+// `meridian config check` reports a bad value before any start.
 func Modules(cfg *config.Config) ([]core.Enabled, error) {
 	if err := cfg.CheckModules(module.Names()); err != nil {
 		return nil, err
@@ -31,6 +33,11 @@ func Modules(cfg *config.Config) ([]core.Enabled, error) {
 		// A module without a table runs with its defaults.
 		if present && !e {
 			continue
+		}
+		if vc, ok := v.(interface{ Validate() error }); ok {
+			if err := vc.Validate(); err != nil {
+				return nil, fmt.Errorf("config: %w", err)
+			}
 		}
 		if rc, ok := v.(*register.Config); ok {
 			// Which hosts allow registration is a [[vhosts]] setting.

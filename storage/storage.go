@@ -1,7 +1,7 @@
 // Package storage opens the persistent store a node is configured with. It
 // owns the registry of backends and the set of per-module stores a backend
 // provides; the interfaces themselves belong to the modules that use them
-// (core/auth, core/mod/roster, ...). It must not hold business logic.
+// (core/auth, core/userdata, core/mod/roster, ...). It must not hold business logic.
 package storage
 
 import (
@@ -13,6 +13,7 @@ import (
 	"github.com/meridian-xmpp/meridian/core/mod/last"
 	"github.com/meridian-xmpp/meridian/core/mod/offline"
 	"github.com/meridian-xmpp/meridian/core/mod/roster"
+	"github.com/meridian-xmpp/meridian/core/userdata"
 )
 
 // Stores is what one backend provides: a store for each kind of
@@ -22,6 +23,9 @@ type Stores struct {
 	Roster   roster.Store
 	Last     last.Store
 	Offline  offline.Store
+	// UserData is the per-user keyed blob store of vcard, private and
+	// blocking.
+	UserData userdata.Store
 	// Close releases the backend.
 	Close func() error
 }

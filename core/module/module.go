@@ -153,7 +153,8 @@ type Host interface {
 	Logger() *slog.Logger
 	Hosts() []string
 	IsLocal(domain string) bool
-	// Store returns a persistent store by kind ("accounts", "roster", "last").
+	// Store returns a persistent store by kind ("accounts", "roster",
+	// "last", "offline", "userdata"), nil when the backend has none.
 	Store(kind string) any
 	// Route sends a stanza from the server (from must be set).
 	Route(ctx context.Context, st *stanza.Stanza)
@@ -180,9 +181,15 @@ type Host interface {
 	AddFeature(target Target, ns string)
 	// AddIdentity announces a disco identity of the server.
 	AddIdentity(category, typ, name string)
-	// Features and Identities list what modules announced.
+	// AddInfoForm announces a XEP-0128 extended information form of the
+	// server or of accounts, returned in disco#info after the features.
+	// A FORM_TYPE may be announced once per target (XEP-0128: an entity
+	// must not give the same FORM_TYPE twice).
+	AddInfoForm(target Target, f InfoForm)
+	// Features, Identities and InfoForms list what modules announced.
 	Features(target Target) []string
 	Identities() []Identity
+	InfoForms(target Target) []InfoForm
 	// AddStreamFeature adds a child of <stream:features/>: offered before
 	// authentication when preAuth, else after it. fn returns nil to offer
 	// nothing on a given domain.
@@ -205,6 +212,21 @@ var ErrRequestTimeout = errors.New("module: no reply to IQ request")
 
 // Identity is a disco identity.
 type Identity struct{ Category, Type, Name string }
+
+// InfoForm is a XEP-0128 service discovery extension: a data form
+// (XEP-0004) of type "result" whose hidden FORM_TYPE field names the
+// registered form (XEP-0068), followed by its fields in order.
+type InfoForm struct {
+	FormType string
+	Fields   []FormField
+}
+
+// FormField is one field of an InfoForm.
+type FormField struct {
+	Var    string
+	Type   string // optional field type, e.g. "list-multi"
+	Values []string
+}
 
 // PreAuthHandler answers an IQ of an unauthenticated client.
 type PreAuthHandler func(ctx context.Context, domain, remoteAddr string, iq IQ) (*xmltok.Element, error)

@@ -22,6 +22,24 @@ type (
 	offlineSettings struct {
 		MaxPerUser int `toml:"max_per_user"`
 	}
+	vcardSettings struct {
+		MaxSize int `toml:"max_size"`
+	}
+	privateSettings struct {
+		MaxSize int `toml:"max_size"`
+	}
+	blockingSettings struct {
+		MaxItems int `toml:"max_items"`
+	}
+	contactAddressesSettings struct {
+		Abuse    []string `toml:"abuse"`
+		Admin    []string `toml:"admin"`
+		Feedback []string `toml:"feedback"`
+		Sales    []string `toml:"sales"`
+		Security []string `toml:"security"`
+		Status   []string `toml:"status"`
+		Support  []string `toml:"support"`
+	}
 	registerSettings struct {
 		RateLimit           int      `toml:"rate_limit"`
 		RateWindow          Duration `toml:"rate_window"`
@@ -43,6 +61,15 @@ func documentedModules() map[string]any {
 		"last":     nil,
 		"offline":  &offlineSettings{MaxPerUser: 1000},
 		"register": &registerSettings{RateLimit: 10, RateWindow: Duration{time.Minute}, AllowPasswordChange: true, AllowRemove: true},
+		"vcard":    &vcardSettings{MaxSize: 65536},
+		"private":  &privateSettings{MaxSize: 65536},
+		"blocking": &blockingSettings{MaxItems: 1000},
+		// The deploy file writes each list out empty ([]), which decodes
+		// to an empty list rather than nil.
+		"contact_addresses": &contactAddressesSettings{
+			Abuse: []string{}, Admin: []string{}, Feedback: []string{}, Sales: []string{},
+			Security: []string{}, Status: []string{}, Support: []string{},
+		},
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/meridian-xmpp/meridian/core/mod/last"
 	"github.com/meridian-xmpp/meridian/core/mod/offline"
 	"github.com/meridian-xmpp/meridian/core/mod/roster"
+	"github.com/meridian-xmpp/meridian/core/userdata"
 	"github.com/meridian-xmpp/meridian/storage"
 )
 
@@ -42,8 +43,9 @@ var (
 	bucketPending   = []byte("pending")
 	bucketLast      = []byte("last")
 	bucketOffline   = []byte("offline")
+	bucketUserData  = []byte("userdata")
 
-	allBuckets = [][]byte{bucketMeta, bucketAccounts, bucketRoster, bucketRosterVer, bucketPending, bucketLast, bucketOffline}
+	allBuckets = [][]byte{bucketMeta, bucketAccounts, bucketRoster, bucketRosterVer, bucketPending, bucketLast, bucketOffline, bucketUserData}
 
 	keySchema = []byte("schema")
 )
@@ -56,9 +58,11 @@ type DB struct {
 
 // Interface guards.
 var (
-	_ auth.Store   = accounts{}
-	_ roster.Store = rosters{}
-	_ last.Store   = lastActivity{}
+	_ auth.Store     = accounts{}
+	_ roster.Store   = rosters{}
+	_ last.Store     = lastActivity{}
+	_ offline.Store  = offlineMessages{}
+	_ userdata.Store = userData{}
 )
 
 // Open opens the store at path, creating it (and its directory, mode 0700)
@@ -131,7 +135,7 @@ func (d *DB) Path() string { return d.path }
 
 // Stores returns the store set a node uses, closing d on Close.
 func (d *DB) Stores() *storage.Stores {
-	return &storage.Stores{Accounts: d.Accounts(), Roster: d.Roster(), Last: d.Last(), Offline: d.Offline(), Close: d.Close}
+	return &storage.Stores{Accounts: d.Accounts(), Roster: d.Roster(), Last: d.Last(), Offline: d.Offline(), UserData: d.UserData(), Close: d.Close}
 }
 
 // Accounts returns the account store.
@@ -145,6 +149,9 @@ func (d *DB) Offline() offline.Store { return offlineMessages{d} }
 
 // Last returns the last activity store.
 func (d *DB) Last() last.Store { return lastActivity{d} }
+
+// UserData returns the per-user keyed blob store.
+func (d *DB) UserData() userdata.Store { return userData{d} }
 
 // view and update run fn in a read or write transaction unless ctx is
 // already done: a transaction, once started, runs to the end (it is short,

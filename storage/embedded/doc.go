@@ -1,7 +1,8 @@
 // Package embedded is Meridian's default persistent store: one bbolt file
 // (go.etcd.io/bbolt, pure Go, copy-on-write B+tree, every write transaction
 // fsync'ed before it returns) holding accounts, rosters, pending inbound
-// subscriptions and last activity. It registers itself as the storage
+// subscriptions, last activity, offline messages and per-user data
+// (vCards, private XML, blocklists). It registers itself as the storage
 // backend "embedded". It owns the file layout and the record encoding; it
 // must not hold business logic (what a roster push or a subscription state
 // change means belongs to the modules).
@@ -27,8 +28,12 @@
 //	rosterver  user                        roster version record
 //	pending    user \x00 from              pending subscription record
 //	last       user                        last activity record
+//	offline    user \x00 sequence          the message stanza, raw (no version byte)
+//	userdata   user \x00 key               user data record
 //
-// user, contact and from are bare JIDs as jid.JID.String() writes them. So
+// user, contact and from are bare JIDs as jid.JID.String() writes them;
+// sequence is the bucket's sequence number, 8 bytes big-endian; key is a
+// userdata key (no NUL, core/userdata.CheckKey). So
 // ListAccounts is a prefix scan of "domain\x00" that comes out in username
 // order, and Items a prefix scan of "user\x00" that comes out in contact
 // JID order.
@@ -50,6 +55,7 @@
 //	rosterver version
 //	pending   the subscribe stanza, raw, to the end of the value
 //	last      time, status
+//	userdata  the module's bytes, raw, to the end of the value
 //
 // A binary layout rather than JSON keeps a record a few dozen bytes and
 // a decode free of reflection; a new field means a new record version, and

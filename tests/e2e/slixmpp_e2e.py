@@ -9,11 +9,15 @@ Two modes:
          see each other's presence and roster pushes (RFC 6121), exchange
          messages and ping the server (XEP-0199); B's connection is then
          cut and B resumes its stream-managed session (XEP-0198) and
-         gets what A sent meanwhile. With --kill-pid the
-         last step kill -9s the server with both sessions still open;
-         otherwise both close their streams.
-  check  after a restart: both users log in again and their rosters still
-         hold each other with subscription "both".
+         gets what A sent meanwhile; they publish and read vCards
+         (XEP-0054), keep bookmarks in private storage (XEP-0048 over
+         XEP-0049) and block each other (XEP-0191), each with slixmpp's
+         own plugin. With --kill-pid the last step kill -9s the server
+         with both sessions still open; otherwise both close their
+         streams.
+  check  after a restart: both users log in again, their rosters still
+         hold each other with subscription "both", and A's vCard and
+         bookmarks are still there.
 
 Every step has a timeout. On a failure the script prints what it expected,
 what it saw, and the last XML each client exchanged, then exits 1. The last
@@ -37,6 +41,7 @@ try:
     from slixmpp.stanza import StreamFeatures
     from slixmpp.xmlstream.handler import Callback
     from slixmpp.xmlstream.matcher import StanzaPath
+    from slixmpp.plugins.xep_0048.stanza import Bookmarks
 except ImportError as exc:  # pragma: no cover - environment problem
     sys.exit(f"slixmpp is not importable ({exc}); run scripts/deps.sh and use /usr/bin/python3")
 
@@ -125,6 +130,12 @@ class Client(slixmpp.ClientXMPP):
             # with resumption, answer acks, resume after a lost connection.
             self.register_plugin("xep_0198")
             self.add_event_handler("session_resumed", self._on_resumed)
+        self.register_plugin("xep_0054")
+        self.register_plugin("xep_0049")
+        self.register_plugin("xep_0191")
+        # XEP-0048 bookmarks as a payload of private storage, without the
+        # bookmarks plugin (it would pull in MUC and PubSub).
+        self["xep_0049"].register(Bookmarks)
         if register:
             # slixmpp 1.8 queues every iq until the session starts, so the
             # XEP-0077 plugin's own pre-authentication iqs would never
@@ -463,6 +474,50 @@ async def full(args, runner):
             raise Failure("B: lost its session state")
         return f"resumed {previd[:8]}..., h={sm.handled}"
     await runner.step("B's connection is cut; B resumes (XEP-0198) and gets what A sent meanwhile", resume)
+    async def vcards():
+        card = a["xep_0054"].make_vcard()
+        card["FN"] = "Alice E2E"
+        await a["xep_0054"].publish_vcard(card, timeout=IQ_TIMEOUT)
+        got = await b["xep_0054"].get_vcard(ja, local=False, timeout=IQ_TIMEOUT)
+        if got["vcard_temp"]["FN"] != "Alice E2E":
+            raise Failure(f"B: A's vCard has FN {got['vcard_temp']['FN']!r}")
+        own = await a["xep_0054"].get_vcard(ja, local=False, timeout=IQ_TIMEOUT)
+        if own["vcard_temp"]["FN"] != "Alice E2E":
+            raise Failure(f"A: own vCard has FN {own['vcard_temp']['FN']!r}")
+        await expect_error(a["xep_0054"].get_vcard(jb, local=False, timeout=IQ_TIMEOUT), "item-not-found")
+        return "A's vCard read by B; B has none: item-not-found"
+    await runner.step("A publishes a vCard, B reads it (XEP-0054)", vcards)
+
+    async def bookmarks():
+        bm = Bookmarks()
+        bm.add_conference("room@conference.example.org", "al", name="Room", autojoin=True)
+        await a["xep_0049"].store(bm, timeout=IQ_TIMEOUT)
+        return check_bookmarks(await a["xep_0049"].retrieve("bookmarks", timeout=IQ_TIMEOUT))
+    await runner.step("A keeps bookmarks in private storage (XEP-0048 over XEP-0049)", bookmarks)
+
+    async def blocking():
+        empty = await b["xep_0191"].get_blocked(timeout=IQ_TIMEOUT)
+        if empty["blocklist"]["items"]:
+            raise Failure(f"B: blocklist not empty: {empty['blocklist']['items']}")
+        pushed = asyncio.get_running_loop().create_future()
+        b.add_event_handler("blocked", lambda iq: pushed.done() or pushed.set_result(iq))
+        await b["xep_0191"].block(ja, timeout=IQ_TIMEOUT)
+        await asyncio.wait_for(pushed, IQ_TIMEOUT)
+        listed = await b["xep_0191"].get_blocked(timeout=IQ_TIMEOUT)
+        if {str(j) for j in listed["blocklist"]["items"]} != {ja}:
+            raise Failure(f"B: blocklist {listed['blocklist']['items']}, want {ja}")
+        # B cannot reach A (not-acceptable + <blocked/>), A cannot reach B
+        # (service-unavailable: B looks offline).
+        err = await expect_error(b["xep_0199"].send_ping(a.boundjid.full, timeout=IQ_TIMEOUT), "not-acceptable")
+        if "urn:xmpp:blocking:errors" not in str(err.iq):
+            raise Failure(f"B: no <blocked/> in {err.iq}")
+        await expect_error(a["xep_0199"].send_ping(b.boundjid.full, timeout=IQ_TIMEOUT), "service-unavailable")
+        await b["xep_0191"].unblock(ja, timeout=IQ_TIMEOUT)
+        resp = await a["xep_0199"].send_ping(b.boundjid.full, timeout=IQ_TIMEOUT)
+        if resp["type"] != "result":
+            raise Failure(f"A: ping to B after unblock answered with {resp['type']!r}")
+        return "push, blocklist, not-acceptable/<blocked/> one way, service-unavailable the other, unblock"
+    await runner.step("B blocks A and unblocks (XEP-0191)", blocking)
 
     if args.kill_pid:
         async def kill():
@@ -499,7 +554,32 @@ async def check(args, runner):
     await runner.step("A's roster still holds B with subscription both", lambda: roster_has(a, jb))
     await runner.step("B logs in again over direct TLS", lambda: login(b, args, register=False))
     await runner.step("B's roster still holds A with subscription both", lambda: roster_has(b, ja))
+
+    async def kept():
+        got = await b["xep_0054"].get_vcard(ja, local=False, timeout=IQ_TIMEOUT)
+        if got["vcard_temp"]["FN"] != "Alice E2E":
+            raise Failure(f"B: A's vCard has FN {got['vcard_temp']['FN']!r}")
+        return check_bookmarks(await a["xep_0049"].retrieve("bookmarks", timeout=IQ_TIMEOUT))
+    await runner.step("A's vCard and bookmarks survived", kept)
     await runner.step("both disconnect cleanly", lambda: close_all(a, b))
+
+
+def check_bookmarks(res):
+    confs = res["private"]["bookmarks"]["conferences"]
+    if len(confs) != 1 or str(confs[0]["jid"]) != "room@conference.example.org" or confs[0]["nick"] != "al" or not confs[0]["autojoin"]:
+        raise Failure(f"bookmarks: {res['private']}")
+    return f"{confs[0]['jid']} as {confs[0]['nick']}"
+
+
+async def expect_error(request, condition):
+    """Awaits an iq that must fail with condition; returns the IqError."""
+    try:
+        res = await request
+    except IqError as err:
+        if err.condition != condition:
+            raise Failure(f"error {err.condition!r}, want {condition!r}: {err.iq}")
+        return err
+    raise Failure(f"result {res}, want error {condition!r}")
 
 
 async def close_all(*clients):

@@ -67,6 +67,10 @@ type Error struct {
 	Type      string // cancel, continue, modify, auth, wait
 	Condition string
 	Text      string
+	// App is an optional application-specific condition (RFC 6120
+	// §8.3.4), e.g. <blocked xmlns='urn:xmpp:blocking:errors'/>. It is
+	// shared, not copied: it must not be changed once set.
+	App *xmltok.Element
 }
 
 func (e *Error) Error() string {
@@ -113,6 +117,9 @@ func (e *Error) Element() *xmltok.Element {
 	el.Add(xmltok.NewElement(NSStanzas, e.Condition))
 	if e.Text != "" {
 		el.Add(xmltok.NewElement(NSStanzas, "text").SetText(e.Text))
+	}
+	if e.App != nil {
+		el.Add(e.App.Copy())
 	}
 	return el
 }

@@ -68,3 +68,23 @@ func TestErrorReply(t *testing.T) {
 		t.Fatalf("%s", res.Bytes)
 	}
 }
+
+// TestErrorApp: an application-specific condition follows the defined
+// condition and the text (RFC 6120 §8.3.2), and ErrorOf still reports
+// the defined one.
+func TestErrorApp(t *testing.T) {
+	raw := next(t, "<message to='b@x' from='a@x/r' id='m'><body>hi</body></message>")
+	st := &Stanza{Kind: Message, Bytes: raw.Bytes, ID: raw.ID, From: jid.MustParse("a@x/r"), To: jid.MustParse("b@x")}
+	e := &Error{Type: "cancel", Condition: "not-acceptable", App: xmltok.NewElement("urn:xmpp:blocking:errors", "blocked")}
+	r := ErrorReply(st, e.WithText("blocked"), st.To)
+	want := "<message id='m' to='a@x/r' from='b@x' type='error'><body>hi</body><error type='cancel'>" +
+		"<not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>" +
+		"<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>blocked</text>" +
+		"<blocked xmlns='urn:xmpp:blocking:errors'/></error></message>"
+	if string(r.Bytes) != want {
+		t.Errorf("got  %s\nwant %s", r.Bytes, want)
+	}
+	if ErrorOf(r) != "not-acceptable" {
+		t.Errorf("ErrorOf = %q", ErrorOf(r))
+	}
+}

@@ -1,7 +1,9 @@
 // Package disco is the service discovery module (XEP-0030): it answers
 // disco#info and disco#items queries to the server and, on behalf of a
-// user, to a bare JID. The features it lists are exactly those the enabled
-// modules announced through the host; it must not name any of them itself.
+// user, to a bare JID. The features it lists, and the extended
+// information forms (XEP-0128) it renders after them, are exactly those
+// the enabled modules announced through the host; it must not name any of
+// them itself.
 package disco
 
 import (
@@ -18,6 +20,8 @@ import (
 const (
 	NSInfo  = "http://jabber.org/protocol/disco#info"
 	NSItems = "http://jabber.org/protocol/disco#items"
+	// NSData is the data forms namespace (XEP-0004) of XEP-0128 forms.
+	NSData = "jabber:x:data"
 )
 
 func init() {
@@ -33,6 +37,7 @@ type Module struct {
 	once       sync.Once
 	features   [2][]string
 	identities []module.Identity
+	forms      [2][]*xmltok.Element
 }
 
 // New provisions the module. It has no configuration.
@@ -55,6 +60,9 @@ func (m *Module) load() {
 			f := slices.Clone(m.h.Features(t))
 			slices.Sort(f)
 			m.features[t] = slices.Compact(f)
+			for _, f := range m.h.InfoForms(t) {
+				m.forms[t] = append(m.forms[t], form(f))
+			}
 		}
 		m.identities = slices.Clone(m.h.Identities())
 	})
@@ -100,7 +108,34 @@ func (m *Module) info(_ context.Context, iq module.IQ) (*xmltok.Element, error) 
 	for _, f := range m.features[t] {
 		q.Add(xmltok.NewElement(NSInfo, "feature", xmltok.Attr{Name: "var", Value: f}))
 	}
+	// XEP-0128: extended information follows the features. Each
+	// result gets its own copy, as the router serialises and may keep it.
+	for _, f := range m.forms[t] {
+		q.Add(f.Copy())
+	}
 	return q, nil
+}
+
+// form renders a XEP-0128 form: a result data form whose first field is
+// the hidden FORM_TYPE (XEP-0068).
+func form(f module.InfoForm) *xmltok.Element {
+	x := xmltok.NewElement(NSData, "x", xmltok.Attr{Name: "type", Value: "result"})
+	x.Add(field(module.FormField{Var: "FORM_TYPE", Type: "hidden", Values: []string{f.FormType}}))
+	for _, fl := range f.Fields {
+		x.Add(field(fl))
+	}
+	return x
+}
+
+func field(f module.FormField) *xmltok.Element {
+	el := xmltok.NewElement(NSData, "field", xmltok.Attr{Name: "var", Value: f.Var})
+	if f.Type != "" {
+		el.SetAttr("type", f.Type)
+	}
+	for _, v := range f.Values {
+		el.Add(xmltok.NewElement(NSData, "value").SetText(v))
+	}
+	return el
 }
 
 func identity(id module.Identity) *xmltok.Element {

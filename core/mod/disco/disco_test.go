@@ -121,3 +121,53 @@ func TestFeaturesAnnounced(t *testing.T) {
 		}
 	}
 }
+
+// TestInfoForms: XEP-0128 forms announced by modules come after the
+// features, FORM_TYPE first and hidden, only for their target.
+func TestInfoForms(t *testing.T) {
+	h := modtest.New(time.Unix(0, 0), "example.com")
+	if _, err := New(h, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.AddInfoForm(module.Server, module.InfoForm{
+		FormType: "http://jabber.org/network/serverinfo",
+		Fields: []module.FormField{
+			{Var: "abuse-addresses", Type: "list-multi", Values: []string{"mailto:abuse@example.com", "xmpp:abuse@example.com"}},
+			{Var: "support-addresses", Values: []string{"https://example.com/support?a=1&b=2"}},
+		},
+	})
+	h.AddUser(modtest.JID(t, "alice@example.com"), "pw")
+	const server = `<query xmlns='http://jabber.org/protocol/disco#info'>` +
+		`<feature var='http://jabber.org/protocol/disco#info'/>` +
+		`<feature var='http://jabber.org/protocol/disco#items'/>` +
+		`<x xmlns='jabber:x:data' type='result'>` +
+		`<field var='FORM_TYPE' type='hidden'><value>http://jabber.org/network/serverinfo</value></field>` +
+		`<field var='abuse-addresses' type='list-multi'><value>mailto:abuse@example.com</value><value>xmpp:abuse@example.com</value></field>` +
+		`<field var='support-addresses'><value>https://example.com/support?a=1&amp;b=2</value></field>` +
+		`</x></query>`
+	for i := 0; i < 2; i++ { // the second answer is built the same way
+		res, err := h.IQ(context.Background(), t, "alice@example.com/a", "example.com", "get", request(NSInfo, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.String(); got != server {
+			t.Errorf("got  %s\nwant %s", got, server)
+		}
+	}
+	res, err := h.IQ(context.Background(), t, "alice@example.com/a", "alice@example.com", "get", request(NSInfo, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if xmltokHas(res, NSData) {
+		t.Errorf("account info has the server's form: %s", res)
+	}
+}
+
+func xmltokHas(el *xmltok.Element, space string) bool {
+	for _, c := range el.Children {
+		if c.Space == space {
+			return true
+		}
+	}
+	return false
+}

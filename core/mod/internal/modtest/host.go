@@ -36,6 +36,7 @@ type Host struct {
 	preAuth    map[string]module.PreAuthHandler
 	features   [2][]string
 	identities []module.Identity
+	forms      [2][]module.InfoForm
 	preFeat    []func(string) *xmltok.Element
 	postFeat   []func(string) *xmltok.Element
 	hooks      []module.Hooks
@@ -278,6 +279,26 @@ func (h *Host) Identities() []module.Identity {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return slices.Clone(h.identities)
+}
+
+// AddInfoForm implements module.Host. It panics on a FORM_TYPE
+// announced twice for a target, as the core does.
+func (h *Host) AddInfoForm(t module.Target, f module.InfoForm) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, o := range h.forms[t] {
+		if o.FormType == f.FormType {
+			panic("modtest: two disco#info forms of type " + f.FormType)
+		}
+	}
+	h.forms[t] = append(h.forms[t], f)
+}
+
+// InfoForms implements module.Host.
+func (h *Host) InfoForms(t module.Target) []module.InfoForm {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.forms[t])
 }
 
 // AddStreamFeature implements module.Host.

@@ -55,6 +55,7 @@ type Core struct {
 	preAuthIQ  map[string]module.PreAuthHandler
 	features   [2][]string
 	identities []module.Identity
+	accDisco   []module.AccountDisco
 	preFeat    []func(string) *xmltok.Element
 	postFeat   []func(string) *xmltok.Element
 	hooks      []module.Hooks
@@ -157,6 +158,8 @@ func (c *Core) Store(kind string) any {
 		return c.stores.Last
 	case "offline":
 		return c.stores.Offline
+	case "pubsub":
+		return c.stores.PubSub
 	}
 	return nil
 }
@@ -185,6 +188,12 @@ func (c *Core) Features(t module.Target) []string { return c.features[t] }
 
 // Identities implements module.Host.
 func (c *Core) Identities() []module.Identity { return c.identities }
+
+// AddAccountDisco implements module.Host.
+func (c *Core) AddAccountDisco(d module.AccountDisco) { c.accDisco = append(c.accDisco, d) }
+
+// AccountDisco implements module.Host.
+func (c *Core) AccountDisco() []module.AccountDisco { return c.accDisco }
 
 // AddStreamFeature implements module.Host.
 func (c *Core) AddStreamFeature(preAuth bool, fn func(string) *xmltok.Element) {

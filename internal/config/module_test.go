@@ -22,6 +22,11 @@ type (
 	offlineSettings struct {
 		MaxPerUser int `toml:"max_per_user"`
 	}
+	pepSettings struct {
+		MaxItemSize   int `toml:"max_item_size"`
+		MaxItemsLimit int `toml:"max_items_limit"`
+		MaxNodes      int `toml:"max_nodes"`
+	}
 	registerSettings struct {
 		RateLimit           int      `toml:"rate_limit"`
 		RateWindow          Duration `toml:"rate_window"`
@@ -41,6 +46,7 @@ func documentedModules() map[string]any {
 		"time":     nil,
 		"last":     nil,
 		"offline":  &offlineSettings{MaxPerUser: 1000},
+		"pep":      &pepSettings{MaxItemSize: 256 << 10, MaxItemsLimit: 256, MaxNodes: 256},
 		"register": &registerSettings{RateLimit: 10, RateWindow: Duration{time.Minute}, AllowPasswordChange: true, AllowRemove: true},
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/meridian-xmpp/meridian/core/auth"
 	"github.com/meridian-xmpp/meridian/core/mod/last"
 	"github.com/meridian-xmpp/meridian/core/mod/offline"
+	"github.com/meridian-xmpp/meridian/core/mod/pep"
 	"github.com/meridian-xmpp/meridian/core/mod/roster"
 	"github.com/meridian-xmpp/meridian/storage"
 )
@@ -42,8 +43,12 @@ var (
 	bucketPending   = []byte("pending")
 	bucketLast      = []byte("last")
 	bucketOffline   = []byte("offline")
+	bucketPSNodes   = []byte("pubsub_nodes")
+	bucketPSItems   = []byte("pubsub_items")
+	bucketPSItemIDs = []byte("pubsub_itemids")
 
-	allBuckets = [][]byte{bucketMeta, bucketAccounts, bucketRoster, bucketRosterVer, bucketPending, bucketLast, bucketOffline}
+	allBuckets = [][]byte{bucketMeta, bucketAccounts, bucketRoster, bucketRosterVer, bucketPending, bucketLast, bucketOffline,
+		bucketPSNodes, bucketPSItems, bucketPSItemIDs}
 
 	keySchema = []byte("schema")
 )
@@ -59,6 +64,7 @@ var (
 	_ auth.Store   = accounts{}
 	_ roster.Store = rosters{}
 	_ last.Store   = lastActivity{}
+	_ pep.Store    = pubsub{}
 )
 
 // Open opens the store at path, creating it (and its directory, mode 0700)
@@ -131,7 +137,7 @@ func (d *DB) Path() string { return d.path }
 
 // Stores returns the store set a node uses, closing d on Close.
 func (d *DB) Stores() *storage.Stores {
-	return &storage.Stores{Accounts: d.Accounts(), Roster: d.Roster(), Last: d.Last(), Offline: d.Offline(), Close: d.Close}
+	return &storage.Stores{Accounts: d.Accounts(), Roster: d.Roster(), Last: d.Last(), Offline: d.Offline(), PubSub: d.PubSub(), Close: d.Close}
 }
 
 // Accounts returns the account store.
@@ -142,6 +148,9 @@ func (d *DB) Roster() roster.Store { return rosters{d} }
 
 // Offline returns the offline message store.
 func (d *DB) Offline() offline.Store { return offlineMessages{d} }
+
+// PubSub returns the PEP node and item store.
+func (d *DB) PubSub() pep.Store { return pubsub{d} }
 
 // Last returns the last activity store.
 func (d *DB) Last() last.Store { return lastActivity{d} }

@@ -62,6 +62,9 @@ type Error struct {
 	Type      string // cancel, continue, modify, auth, wait
 	Condition string
 	Text      string
+	// App is an application-specific condition (RFC 6120 §8.3.4), such
+	// as XEP-0060's <precondition-not-met/>; nil for none.
+	App *xmltok.Element
 }
 
 func (e *Error) Error() string {
@@ -102,12 +105,22 @@ func (e *Error) WithText(text string) *Error {
 	return &c
 }
 
+// WithApp returns a copy of e carrying an application-specific condition.
+func (e *Error) WithApp(app *xmltok.Element) *Error {
+	c := *e
+	c.App = app
+	return &c
+}
+
 // Element returns the <error/> child.
 func (e *Error) Element() *xmltok.Element {
 	el := xmltok.NewElement(NSClient, "error", xmltok.Attr{Name: "type", Value: e.Type})
 	el.Add(xmltok.NewElement(NSStanzas, e.Condition))
 	if e.Text != "" {
 		el.Add(xmltok.NewElement(NSStanzas, "text").SetText(e.Text))
+	}
+	if e.App != nil {
+		el.Add(e.App.Copy())
 	}
 	return el
 }

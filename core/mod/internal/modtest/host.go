@@ -36,6 +36,7 @@ type Host struct {
 	preAuth    map[string]module.PreAuthHandler
 	features   [2][]string
 	identities []module.Identity
+	accDisco   []module.AccountDisco
 	preFeat    []func(string) *xmltok.Element
 	postFeat   []func(string) *xmltok.Element
 	hooks      []module.Hooks
@@ -278,6 +279,20 @@ func (h *Host) Identities() []module.Identity {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return slices.Clone(h.identities)
+}
+
+// AddAccountDisco implements module.Host.
+func (h *Host) AddAccountDisco(d module.AccountDisco) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.accDisco = append(h.accDisco, d)
+}
+
+// AccountDisco implements module.Host.
+func (h *Host) AccountDisco() []module.AccountDisco {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.accDisco)
 }
 
 // AddStreamFeature implements module.Host.

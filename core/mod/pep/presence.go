@@ -101,14 +101,18 @@ func (m *Module) sawPresence(ctx context.Context, owner, from jid.JID, st *stanz
 	if err != nil {
 		return
 	}
-	if !m.presence.known(owner) && from.Bare() != owner {
+	c, hasCaps := capsOf(el)
+	known, watched := m.presence.known(owner, from)
+	if !hasCaps && !watched {
+		return // no interest possible: nothing to keep
+	}
+	if !known && from.Bare() != owner {
 		// Only existing accounts get a table: presence to a made-up
 		// user must not grow it.
 		if ok, err := m.h.UserExists(ctx, owner); err != nil || !ok {
 			return
 		}
 	}
-	c, hasCaps := capsOf(el)
 	if job, ok := m.update(owner, from, c, hasCaps, priorityOf(el)); ok {
 		m.sendLast(ctx, job)
 	}
@@ -127,10 +131,12 @@ func priorityOf(el *xmltok.Element) int {
 	return n
 }
 
-func (p *interest) known(owner jid.JID) bool {
+// known reports whether owner has a table, and from a watcher in it.
+func (p *interest) known(owner, from jid.JID) (table, watcher bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.owners[owner] != nil
+	ws := p.owners[owner]
+	return ws != nil, ws[from] != nil
 }
 
 // update records an available presence. It returns the last items to
@@ -142,7 +148,7 @@ func (m *Module) update(owner, from jid.JID, c caps, hasCaps bool, prio int) (la
 	ws := p.owners[owner]
 	w := ws[from]
 	if w == nil {
-		if len(ws) >= maxWatchers {
+		if !hasCaps || len(ws) >= maxWatchers {
 			return lastItems{}, false
 		}
 		if ws == nil {

@@ -56,6 +56,7 @@ type Core struct {
 	features   [2][]string
 	identities []module.Identity
 	forms      [2][]module.InfoForm
+	accDisco   []module.AccountDisco
 	preFeat    []func(string) *xmltok.Element
 	postFeat   []func(string) *xmltok.Element
 	hooks      []module.Hooks
@@ -163,6 +164,8 @@ func (c *Core) Store(kind string) any {
 			return nil // no typed nil in the interface
 		}
 		return c.stores.UserData
+	case "pubsub":
+		return c.stores.PubSub
 	}
 	return nil
 }
@@ -205,6 +208,11 @@ func (c *Core) AddInfoForm(t module.Target, f module.InfoForm) {
 
 // InfoForms implements module.Host.
 func (c *Core) InfoForms(t module.Target) []module.InfoForm { return c.forms[t] }
+// AddAccountDisco implements module.Host.
+func (c *Core) AddAccountDisco(d module.AccountDisco) { c.accDisco = append(c.accDisco, d) }
+
+// AccountDisco implements module.Host.
+func (c *Core) AccountDisco() []module.AccountDisco { return c.accDisco }
 
 // AddStreamFeature implements module.Host.
 func (c *Core) AddStreamFeature(preAuth bool, fn func(string) *xmltok.Element) {

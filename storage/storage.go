@@ -12,6 +12,7 @@ import (
 	"github.com/meridian-xmpp/meridian/core/auth"
 	"github.com/meridian-xmpp/meridian/core/mod/last"
 	"github.com/meridian-xmpp/meridian/core/mod/offline"
+	"github.com/meridian-xmpp/meridian/core/mod/pep"
 	"github.com/meridian-xmpp/meridian/core/mod/roster"
 	"github.com/meridian-xmpp/meridian/core/userdata"
 )
@@ -26,6 +27,7 @@ type Stores struct {
 	// UserData is the per-user keyed blob store of vcard, private and
 	// blocking.
 	UserData userdata.Store
+	PubSub   pep.Store // PEP nodes and items (XEP-0163)
 	// Close releases the backend.
 	Close func() error
 }

@@ -154,7 +154,8 @@ type Host interface {
 	Hosts() []string
 	IsLocal(domain string) bool
 	// Store returns a persistent store by kind ("accounts", "roster",
-	// "last", "offline", "userdata"), nil when the backend has none.
+	// "last", "offline", "userdata", "pubsub"), nil when the backend has
+	// none.
 	Store(kind string) any
 	// Route sends a stanza from the server (from must be set).
 	Route(ctx context.Context, st *stanza.Stanza)
@@ -190,6 +191,11 @@ type Host interface {
 	Features(target Target) []string
 	Identities() []Identity
 	InfoForms(target Target) []InfoForm
+	// AddAccountDisco extends the disco answers about local accounts
+	// (XEP-0030 queries to a bare JID) with what a module serves on their
+	// behalf; AccountDisco lists the extensions in the order added.
+	AddAccountDisco(d AccountDisco)
+	AccountDisco() []AccountDisco
 	// AddStreamFeature adds a child of <stream:features/>: offered before
 	// authentication when preAuth, else after it. fn returns nil to offer
 	// nothing on a given domain.
@@ -226,6 +232,38 @@ type FormField struct {
 	Var    string
 	Type   string // optional field type, e.g. "list-multi"
 	Values []string
+}
+
+// AccountDisco is what a module that serves entities or nodes on behalf
+// of local accounts (personal eventing, XEP-0163) adds to the disco
+// answers about an account. account is the bare JID asked about,
+// requester the full JID asking; the core has checked that the account
+// exists. Every field is optional.
+type AccountDisco struct {
+	// Identity is announced in the disco#info of every account.
+	Identity Identity
+	// Info answers disco#info for a node of the account: the identities,
+	// features and extended information forms (XEP-0128) of the answer.
+	// It returns stanza.ErrItemNotFound for a node it does not serve.
+	Info func(ctx context.Context, requester, account jid.JID, node string) (DiscoInfo, error)
+	// Items lists the disco#items of the account (node "") or of one of
+	// its nodes, as requester may see them. It returns
+	// stanza.ErrItemNotFound for a node it does not serve.
+	Items func(ctx context.Context, requester, account jid.JID, node string) ([]DiscoItem, error)
+}
+
+// DiscoInfo is a disco#info answer (XEP-0030 §3.1, XEP-0128).
+type DiscoInfo struct {
+	Identities []Identity
+	Features   []string
+	Forms      []*xmltok.Element // jabber:x:data forms of type result
+}
+
+// DiscoItem is one item of a disco#items answer (XEP-0030 §4.1).
+type DiscoItem struct {
+	JID  jid.JID
+	Node string
+	Name string
 }
 
 // PreAuthHandler answers an IQ of an unauthenticated client.

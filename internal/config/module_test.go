@@ -40,6 +40,11 @@ type (
 		Status   []string `toml:"status"`
 		Support  []string `toml:"support"`
 	}
+	pepSettings struct {
+		MaxItemSize   int `toml:"max_item_size"`
+		MaxItemsLimit int `toml:"max_items_limit"`
+		MaxNodes      int `toml:"max_nodes"`
+	}
 	registerSettings struct {
 		RateLimit           int      `toml:"rate_limit"`
 		RateWindow          Duration `toml:"rate_window"`
@@ -60,6 +65,7 @@ func documentedModules() map[string]any {
 		"time":     nil,
 		"last":     nil,
 		"offline":  &offlineSettings{MaxPerUser: 1000},
+		"pep":      &pepSettings{MaxItemSize: 256 << 10, MaxItemsLimit: 256, MaxNodes: 256},
 		"register": &registerSettings{RateLimit: 10, RateWindow: Duration{time.Minute}, AllowPasswordChange: true, AllowRemove: true},
 		"vcard":    &vcardSettings{MaxSize: 65536},
 		"private":  &privateSettings{MaxSize: 65536},

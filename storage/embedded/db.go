@@ -15,6 +15,7 @@ import (
 	"github.com/meridian-xmpp/meridian/core/auth"
 	"github.com/meridian-xmpp/meridian/core/mod/last"
 	"github.com/meridian-xmpp/meridian/core/mod/offline"
+	"github.com/meridian-xmpp/meridian/core/mod/pep"
 	"github.com/meridian-xmpp/meridian/core/mod/roster"
 	"github.com/meridian-xmpp/meridian/core/userdata"
 	"github.com/meridian-xmpp/meridian/storage"
@@ -44,8 +45,12 @@ var (
 	bucketLast      = []byte("last")
 	bucketOffline   = []byte("offline")
 	bucketUserData  = []byte("userdata")
+	bucketPSNodes   = []byte("pubsub_nodes")
+	bucketPSItems   = []byte("pubsub_items")
+	bucketPSItemIDs = []byte("pubsub_itemids")
 
-	allBuckets = [][]byte{bucketMeta, bucketAccounts, bucketRoster, bucketRosterVer, bucketPending, bucketLast, bucketOffline, bucketUserData}
+	allBuckets = [][]byte{bucketMeta, bucketAccounts, bucketRoster, bucketRosterVer, bucketPending, bucketLast, bucketOffline, bucketUserData,
+		bucketPSNodes, bucketPSItems, bucketPSItemIDs}
 
 	keySchema = []byte("schema")
 )
@@ -63,6 +68,7 @@ var (
 	_ last.Store     = lastActivity{}
 	_ offline.Store  = offlineMessages{}
 	_ userdata.Store = userData{}
+	_ pep.Store      = pubsub{}
 )
 
 // Open opens the store at path, creating it (and its directory, mode 0700)
@@ -135,7 +141,7 @@ func (d *DB) Path() string { return d.path }
 
 // Stores returns the store set a node uses, closing d on Close.
 func (d *DB) Stores() *storage.Stores {
-	return &storage.Stores{Accounts: d.Accounts(), Roster: d.Roster(), Last: d.Last(), Offline: d.Offline(), UserData: d.UserData(), Close: d.Close}
+	return &storage.Stores{Accounts: d.Accounts(), Roster: d.Roster(), Last: d.Last(), Offline: d.Offline(), UserData: d.UserData(), PubSub: d.PubSub(), Close: d.Close}
 }
 
 // Accounts returns the account store.
@@ -146,6 +152,9 @@ func (d *DB) Roster() roster.Store { return rosters{d} }
 
 // Offline returns the offline message store.
 func (d *DB) Offline() offline.Store { return offlineMessages{d} }
+
+// PubSub returns the PEP node and item store.
+func (d *DB) PubSub() pep.Store { return pubsub{d} }
 
 // Last returns the last activity store.
 func (d *DB) Last() last.Store { return lastActivity{d} }

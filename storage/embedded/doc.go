@@ -1,11 +1,11 @@
 // Package embedded is Meridian's default persistent store: one bbolt file
 // (go.etcd.io/bbolt, pure Go, copy-on-write B+tree, every write transaction
 // fsync'ed before it returns) holding accounts, rosters, pending inbound
-// subscriptions, last activity, offline messages and per-user data
-// (vCards, private XML, blocklists). It registers itself as the storage
-// backend "embedded". It owns the file layout and the record encoding; it
-// must not hold business logic (what a roster push or a subscription state
-// change means belongs to the modules).
+// subscriptions, last activity, offline messages, per-user data (vCards,
+// private XML, blocklists), and PEP nodes and items. It registers itself
+// as the storage backend "embedded". It owns the file layout and the
+// record encoding; it must not hold business logic (what a roster push or
+// a subscription state change means belongs to the modules).
 //
 // # Concurrency and locking
 //
@@ -30,6 +30,15 @@
 //	last       user                        last activity record
 //	offline    user \x00 sequence          the message stanza, raw (no version byte)
 //	userdata   user \x00 key               user data record
+//	offline    user \x00 sequence             a stored message, raw
+//	pubsub_nodes    owner \x00 node           PEP node record
+//	pubsub_items    owner \x00 node \x00 seq  PEP item record
+//	pubsub_itemids  owner \x00 node \x00 id   seq of the item with that ID
+//
+// seq is the 8-byte big-endian sequence number of the bucket, so a
+// node's items scan in publication order and the newest are at the end;
+// republishing an ID moves its item to a new seq. Node names and item
+// IDs cannot contain NUL (XML forbids it).
 //
 // user, contact and from are bare JIDs as jid.JID.String() writes them;
 // sequence is the bucket's sequence number, 8 bytes big-endian; key is a
@@ -56,6 +65,12 @@
 //	pending   the subscribe stanza, raw, to the end of the value
 //	last      time, status
 //	userdata  the module's bytes, raw, to the end of the value
+//	pubsub node  access model, roster group count, groups, flags
+//	          (bit 0 persist items, 1 deliver notifications, 2 deliver
+//	          payloads, 3 notify config, 4 notify delete, 5 notify
+//	          retract), max items (-1: 'max'), send last published item,
+//	          notification type, title, description, type
+//	pubsub item  ID, published time, payload XML
 //
 // A binary layout rather than JSON keeps a record a few dozen bytes and
 // a decode free of reflection; a new field means a new record version, and

@@ -67,7 +67,7 @@ func TestOpenerOptions(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			if s.Accounts == nil || s.Roster == nil || s.Last == nil || s.Offline == nil || s.UserData == nil || s.Close == nil {
+			if s.Accounts == nil || s.Roster == nil || s.Last == nil || s.Offline == nil || s.UserData == nil || s.PubSub == nil || s.Close == nil {
 				t.Fatalf("Stores has nil fields: %+v", s)
 			}
 			fi, err := os.Stat(tc.file)

@@ -7,17 +7,19 @@ Two modes:
   full   (default) two users register in-band (XEP-0077), log in (A over
          STARTTLS, B over direct TLS, XEP-0368), subscribe to each other,
          see each other's presence and roster pushes (RFC 6121), exchange
-         messages and ping the server (XEP-0199); B's connection is then
-         cut and B resumes its stream-managed session (XEP-0198) and
-         gets what A sent meanwhile; they publish and read vCards
-         (XEP-0054), keep bookmarks in private storage (XEP-0048 over
-         XEP-0049) and block each other (XEP-0191), each with slixmpp's
-         own plugin. With --kill-pid the last step kill -9s the server
-         with both sessions still open; otherwise both close their
-         streams.
+         messages, publish and receive personal events (XEP-0163: A
+         publishes with publish-options, B reads the item, then advertises
+         +notify in its entity capabilities, XEP-0115, and is notified) and
+         ping the server (XEP-0199); B's connection is then cut and B
+         resumes its stream-managed session (XEP-0198) and gets what A
+         sent meanwhile; they publish and read vCards (XEP-0054), keep
+         bookmarks in private storage (XEP-0048 over XEP-0049) and block
+         each other (XEP-0191), each with slixmpp's own plugin. With
+         --kill-pid the last step kill -9s the server with both sessions
+         still open; otherwise both close their streams.
   check  after a restart: both users log in again, their rosters still
-         hold each other with subscription "both", and A's vCard and
-         bookmarks are still there.
+         hold each other with subscription "both", and A's vCard,
+         bookmarks and PEP item are still there.
 
 Every step has a timeout. On a failure the script prints what it expected,
 what it saw, and the last XML each client exchanged, then exits 1. The last
@@ -34,6 +36,7 @@ import ssl
 import sys
 import time
 import traceback
+import xml.etree.ElementTree as ET
 
 try:
     import slixmpp
@@ -48,6 +51,9 @@ except ImportError as exc:  # pragma: no cover - environment problem
 
 # How long one iq may wait for its answer; steps have their own timeout.
 IQ_TIMEOUT = 10
+
+# The PEP node of the personal eventing steps.
+PEP_NODE = "urn:xmpp:meridian:e2e:0"
 
 
 class Failure(Exception):
@@ -89,6 +95,7 @@ class Client(slixmpp.ClientXMPP):
         self.roster_ver = None
         self.messages = []  # (from full jid, body)
         self.offered = []  # stream features of the last <stream:features>
+        self.pep_items = []  # (node, item id) of PEP notifications received
         self.waiting = None  # what until() waits for, for timeout reports
         self.closing = False  # set when the test itself disconnects
 
@@ -136,6 +143,9 @@ class Client(slixmpp.ClientXMPP):
         # XEP-0048 bookmarks as a payload of private storage, without the
         # bookmarks plugin (it would pull in MUC and PubSub).
         self["xep_0049"].register(Bookmarks)
+        self.register_plugin("xep_0004")
+        self.register_plugin("xep_0060")
+        self.register_plugin("xep_0115")
         if register:
             # slixmpp 1.8 queues every iq until the session starts, so the
             # XEP-0077 plugin's own pre-authentication iqs would never
@@ -157,6 +167,7 @@ class Client(slixmpp.ClientXMPP):
         self.add_event_handler("presence_subscribe", self._on_subscribe)
         self.add_event_handler("presence_subscribed", self._on_subscribed)
         self.add_event_handler("message", self._on_message)
+        self.add_event_handler("pubsub_publish", self._on_pep)
         self.add_filter("in", self._record_features)
         # Alongside slixmpp's own roster handler: pushes only, not results.
         self.register_handler(Callback("e2e roster push", StanzaPath("iq@type=set/roster"), self._on_roster_push))
@@ -239,6 +250,16 @@ class Client(slixmpp.ClientXMPP):
         if msg["type"] in ("chat", "normal") and msg["body"]:
             self.messages.append((msg["from"], msg["body"]))
             self._touch()
+
+    def _on_pep(self, msg):
+        # slixmpp raises the event once per item while iterating the
+        # stanza itself; iterating it again here would restart its
+        # iteration, so read the raw XML.
+        items = msg["pubsub_event"]["items"]
+        for el in items.xml:
+            if el.tag == "{http://jabber.org/protocol/pubsub#event}item" and (items["node"], el.get("id")) not in self.pep_items:
+                self.pep_items.append((items["node"], el.get("id")))
+        self._touch()
 
     def _on_roster_push(self, iq):
         for jid, item in iq["roster"]["items"].items():
@@ -442,6 +463,35 @@ async def full(args, runner):
         return f"{sender} -> {jb}, {replier} -> {sender}"
     await runner.step("A sends a message to B, B replies", messages)
 
+    def note(text):
+        return ET.fromstring(f"<note xmlns='{PEP_NODE}'>{text}</note>")
+
+    async def pep_publish():
+        form = a["xep_0004"].make_form(ftype="submit")
+        form.add_field(var="FORM_TYPE", ftype="hidden", value="http://jabber.org/protocol/pubsub#publish-options")
+        form.add_field(var="pubsub#access_model", value="presence")
+        form.add_field(var="pubsub#persist_items", ftype="boolean", value=True)
+        await a["xep_0060"].publish(None, PEP_NODE, id="first", payload=note("first"), options=form, timeout=IQ_TIMEOUT)
+        resp = await b["xep_0060"].get_items(ja, PEP_NODE, timeout=IQ_TIMEOUT)
+        got = [(it["id"], it["payload"].text if it["payload"] is not None else None) for it in resp["pubsub"]["items"]]
+        if got != [("first", "first")]:
+            raise Failure(f"B read {got} from A's node, want [('first', 'first')]")
+        return f"{PEP_NODE} item 'first', read by B"
+    await runner.step("A publishes to its PEP node with publish-options; B, a contact, reads it (XEP-0163)", pep_publish)
+
+    async def pep_notify():
+        # B asks for the node's notifications in its caps: the server asks
+        # B's client what its caps mean, checks the hash and sends the
+        # last item; then a new item is notified.
+        b["xep_0030"].add_feature(PEP_NODE + "+notify")
+        await b["xep_0115"].update_caps(broadcast=False)
+        b.send_presence()
+        await b.until("the last item of A's node", lambda: (PEP_NODE, "first") in b.pep_items)
+        await a["xep_0060"].publish(None, PEP_NODE, id="second", payload=note("second"), timeout=IQ_TIMEOUT)
+        await b.until("a notification of A's new item", lambda: (PEP_NODE, "second") in b.pep_items)
+        return f"B received {b.pep_items}"
+    await runner.step("B advertises +notify (XEP-0115): it gets the last item, then A's new one", pep_notify)
+
     async def ping():
         out = []
         for c in (a, b):
@@ -561,6 +611,13 @@ async def check(args, runner):
             raise Failure(f"B: A's vCard has FN {got['vcard_temp']['FN']!r}")
         return check_bookmarks(await a["xep_0049"].retrieve("bookmarks", timeout=IQ_TIMEOUT))
     await runner.step("A's vCard and bookmarks survived", kept)
+    async def pep_kept():
+        resp = await a["xep_0060"].get_items(None, PEP_NODE, timeout=IQ_TIMEOUT)
+        ids = [it["id"] for it in resp["pubsub"]["items"]]
+        if ids != ["second"]:
+            raise Failure(f"A's node holds {ids}, want ['second'] (max_items 1)")
+        return f"{PEP_NODE}: {ids}"
+    await runner.step("A's PEP item survived the restart", pep_kept)
     await runner.step("both disconnect cleanly", lambda: close_all(a, b))
 
 

@@ -111,6 +111,13 @@ func (e *Error) WithText(text string) *Error {
 	return &c
 }
 
+// WithApp returns a copy of e carrying an application-specific condition.
+func (e *Error) WithApp(app *xmltok.Element) *Error {
+	c := *e
+	c.App = app
+	return &c
+}
+
 // Element returns the <error/> child.
 func (e *Error) Element() *xmltok.Element {
 	el := xmltok.NewElement(NSClient, "error", xmltok.Attr{Name: "type", Value: e.Type})

@@ -88,3 +88,16 @@ func TestErrorApp(t *testing.T) {
 		t.Errorf("ErrorOf = %q", ErrorOf(r))
 	}
 }
+
+func TestErrorApplicationCondition(t *testing.T) {
+	e := ErrConflict.WithText("no").WithApp(xmltok.NewElement("http://jabber.org/protocol/pubsub#errors", "precondition-not-met"))
+	if ErrConflict.App != nil {
+		t.Fatal("WithApp changed the shared error")
+	}
+	want := `<error xmlns='jabber:client' type='cancel'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>` +
+		`<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>no</text>` +
+		`<precondition-not-met xmlns='http://jabber.org/protocol/pubsub#errors'/></error>`
+	if got := e.Element().String(); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}

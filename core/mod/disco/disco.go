@@ -2,16 +2,20 @@
 // disco#info and disco#items queries to the server and, on behalf of a
 // user, to a bare JID. The features it lists, and the extended
 // information forms (XEP-0128) it renders after them, are exactly those
-// the enabled modules announced through the host; it must not name any of
-// them itself.
+// the enabled modules announced through the host, and what an account
+// serves beyond them (identities, nodes, items: personal eventing) comes
+// from the modules' module.AccountDisco; it must not name any of them
+// itself.
 package disco
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 
 	"github.com/meridian-xmpp/meridian/core/module"
+	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"github.com/meridian-xmpp/meridian/xmpp/stanza"
 	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
 )
@@ -38,6 +42,7 @@ type Module struct {
 	features   [2][]string
 	identities []module.Identity
 	forms      [2][]*xmltok.Element
+	accounts   []module.AccountDisco
 }
 
 // New provisions the module. It has no configuration.
@@ -65,6 +70,7 @@ func (m *Module) load() {
 			}
 		}
 		m.identities = slices.Clone(m.h.Identities())
+		m.accounts = slices.Clone(m.h.AccountDisco())
 	})
 }
 
@@ -79,24 +85,42 @@ func query(iq module.IQ) (module.Target, error) {
 	if iq.Payload.Local != "query" {
 		return 0, stanza.ErrBadRequest
 	}
-	// No entity here has nodes yet: XEP-0030 §3.1, §4.1, an unknown node is
-	// item-not-found.
-	if iq.Payload.Attr("node") != "" {
-		return 0, stanza.ErrItemNotFound
-	}
 	if iq.To.Local() == "" {
+		// The server itself has no nodes: XEP-0030 §3.1, §4.1, an unknown
+		// node is item-not-found.
+		if iq.Payload.Attr("node") != "" {
+			return 0, stanza.ErrItemNotFound
+		}
 		return module.Server, nil
 	}
 	return module.Account, nil
 }
 
-func (m *Module) info(_ context.Context, iq module.IQ) (*xmltok.Element, error) {
+func (m *Module) info(ctx context.Context, iq module.IQ) (*xmltok.Element, error) {
 	t, err := query(iq)
 	if err != nil {
 		return nil, err
 	}
 	m.load()
 	q := xmltok.NewElement(NSInfo, "query")
+	if node := iq.Payload.Attr("node"); node != "" {
+		// Only an account's nodes get here (query).
+		d, err := m.accountNode(ctx, iq, node)
+		if err != nil {
+			return nil, err
+		}
+		q.SetAttr("node", node)
+		for _, id := range d.Identities {
+			q.Add(identity(id))
+		}
+		for _, f := range d.Features {
+			q.Add(feature(f))
+		}
+		for _, f := range d.Forms {
+			q.Add(f)
+		}
+		return q, nil
+	}
 	if t == module.Server {
 		for _, id := range m.identities {
 			q.Add(identity(id))
@@ -104,9 +128,14 @@ func (m *Module) info(_ context.Context, iq module.IQ) (*xmltok.Element, error) 
 	} else {
 		// XEP-0030 §3.1: the server answers for the account it hosts.
 		q.Add(identity(module.Identity{Category: "account", Type: "registered"}))
+		for _, a := range m.accounts {
+			if a.Identity.Category != "" {
+				q.Add(identity(a.Identity))
+			}
+		}
 	}
 	for _, f := range m.features[t] {
-		q.Add(xmltok.NewElement(NSInfo, "feature", xmltok.Attr{Name: "var", Value: f}))
+		q.Add(feature(f))
 	}
 	// XEP-0128: extended information follows the features. Each
 	// result gets its own copy, as the router serialises and may keep it.
@@ -138,6 +167,25 @@ func field(f module.FormField) *xmltok.Element {
 	return el
 }
 
+// accountNode asks the account extensions, in order, about a node.
+func (m *Module) accountNode(ctx context.Context, iq module.IQ, node string) (module.DiscoInfo, error) {
+	for _, a := range m.accounts {
+		if a.Info == nil {
+			continue
+		}
+		d, err := a.Info(ctx, iq.From, iq.To, node)
+		if errors.Is(err, stanza.ErrItemNotFound) {
+			continue
+		}
+		return d, err
+	}
+	return module.DiscoInfo{}, stanza.ErrItemNotFound
+}
+
+func feature(f string) *xmltok.Element {
+	return xmltok.NewElement(NSInfo, "feature", xmltok.Attr{Name: "var", Value: f})
+}
+
 func identity(id module.Identity) *xmltok.Element {
 	el := xmltok.NewElement(NSInfo, "identity",
 		xmltok.Attr{Name: "category", Value: id.Category},
@@ -148,11 +196,57 @@ func identity(id module.Identity) *xmltok.Element {
 	return el
 }
 
-// items answers with an empty list: no component or PEP node is served
-// yet. Items of later components will be added through the host.
-func (m *Module) items(_ context.Context, iq module.IQ) (*xmltok.Element, error) {
-	if _, err := query(iq); err != nil {
+// items answers for the server with an empty list (no component is
+// served yet) and for an account with what the account extensions list.
+func (m *Module) items(ctx context.Context, iq module.IQ) (*xmltok.Element, error) {
+	t, err := query(iq)
+	if err != nil {
 		return nil, err
 	}
-	return xmltok.NewElement(NSItems, "query"), nil
+	q := xmltok.NewElement(NSItems, "query")
+	if t == module.Server {
+		return q, nil
+	}
+	m.load()
+	node := iq.Payload.Attr("node")
+	if node != "" {
+		q.SetAttr("node", node)
+	}
+	found := node == ""
+	for _, a := range m.accounts {
+		if a.Items == nil {
+			continue
+		}
+		items, err := a.Items(ctx, iq.From, iq.To, node)
+		if errors.Is(err, stanza.ErrItemNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		found = true
+		for _, it := range items {
+			q.Add(item(it, iq.To))
+		}
+	}
+	if !found {
+		return nil, stanza.ErrItemNotFound
+	}
+	return q, nil
+}
+
+// item renders a disco item; an item without a JID is the account's.
+func item(it module.DiscoItem, account jid.JID) *xmltok.Element {
+	j := it.JID
+	if j.IsZero() {
+		j = account
+	}
+	el := xmltok.NewElement(NSItems, "item", xmltok.Attr{Name: "jid", Value: j.String()})
+	if it.Node != "" {
+		el.SetAttr("node", it.Node)
+	}
+	if it.Name != "" {
+		el.SetAttr("name", it.Name)
+	}
+	return el
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/meridian-xmpp/meridian/core/mod/internal/modtest"
 	"github.com/meridian-xmpp/meridian/core/module"
+	"github.com/meridian-xmpp/meridian/xmpp/jid"
+	"github.com/meridian-xmpp/meridian/xmpp/stanza"
 	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
 )
 
@@ -170,4 +172,60 @@ func xmltokHas(el *xmltok.Element, space string) bool {
 		}
 	}
 	return false
+}
+// TestAccountDisco: what a module serves on behalf of accounts (PEP)
+// extends the answers about a bare JID, and only those.
+func TestAccountDisco(t *testing.T) {
+	h := setup(t)
+	ctx := context.Background()
+	h.AddAccountDisco(module.AccountDisco{
+		Identity: module.Identity{Category: "pubsub", Type: "pep"},
+		Info: func(_ context.Context, requester, account jid.JID, node string) (module.DiscoInfo, error) {
+			if node != "n" || requester.Bare() != account {
+				return module.DiscoInfo{}, stanza.ErrItemNotFound
+			}
+			return module.DiscoInfo{
+				Identities: []module.Identity{{Category: "pubsub", Type: "leaf"}},
+				Features:   []string{"urn:f"},
+				Forms:      []*xmltok.Element{xmltok.NewElement("jabber:x:data", "x", xmltok.Attr{Name: "type", Value: "result"})},
+			}, nil
+		},
+		Items: func(_ context.Context, requester, account jid.JID, node string) ([]module.DiscoItem, error) {
+			switch node {
+			case "":
+				return []module.DiscoItem{{Node: "n", Name: "N"}}, nil
+			case "n":
+				return []module.DiscoItem{{Name: "item1"}}, nil
+			}
+			return nil, stanza.ErrItemNotFound
+		},
+	})
+	for _, tt := range []struct {
+		name, from, to string
+		payload        *xmltok.Element
+		want, err      string
+	}{
+		{"account info", "bob@example.com/b", "alice@example.com", request(NSInfo, ""),
+			`<query xmlns='http://jabber.org/protocol/disco#info'><identity category='account' type='registered'/><identity category='pubsub' type='pep'/>` +
+				`<feature var='http://jabber.org/protocol/disco#info'/><feature var='http://jabber.org/protocol/disco#items'/><feature var='jabber:iq:last'/></query>`, ""},
+		{"node info", "alice@example.com/a", "alice@example.com", request(NSInfo, "n"),
+			`<query xmlns='http://jabber.org/protocol/disco#info' node='n'><identity category='pubsub' type='leaf'/><feature var='urn:f'/><x xmlns='jabber:x:data' type='result'/></query>`, ""},
+		{"node info refused", "bob@example.com/b", "alice@example.com", request(NSInfo, "n"), "", "item-not-found"},
+		{"account items", "bob@example.com/b", "alice@example.com", request(NSItems, ""),
+			`<query xmlns='http://jabber.org/protocol/disco#items'><item jid='alice@example.com' node='n' name='N'/></query>`, ""},
+		{"node items", "bob@example.com/b", "alice@example.com", request(NSItems, "n"),
+			`<query xmlns='http://jabber.org/protocol/disco#items' node='n'><item jid='alice@example.com' name='item1'/></query>`, ""},
+		{"unknown node items", "bob@example.com/b", "alice@example.com", request(NSItems, "x"), "", "item-not-found"},
+		{"server items unchanged", "bob@example.com/b", "example.com", request(NSItems, ""), `<query xmlns='http://jabber.org/protocol/disco#items'/>`, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := h.IQ(ctx, t, tt.from, tt.to, "get", tt.payload)
+			if got := modtest.Condition(err); got != tt.err {
+				t.Fatalf("error %q, want %q", got, tt.err)
+			}
+			if tt.err == "" && res.String() != tt.want {
+				t.Errorf("got  %s\nwant %s", res, tt.want)
+			}
+		})
+	}
 }

@@ -37,6 +37,7 @@ type Host struct {
 	features   [2][]string
 	identities []module.Identity
 	forms      [2][]module.InfoForm
+	accDisco   []module.AccountDisco
 	preFeat    []func(string) *xmltok.Element
 	postFeat   []func(string) *xmltok.Element
 	hooks      []module.Hooks
@@ -299,6 +300,20 @@ func (h *Host) InfoForms(t module.Target) []module.InfoForm {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return slices.Clone(h.forms[t])
+}
+
+// AddAccountDisco implements module.Host.
+func (h *Host) AddAccountDisco(d module.AccountDisco) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.accDisco = append(h.accDisco, d)
+}
+
+// AccountDisco implements module.Host.
+func (h *Host) AccountDisco() []module.AccountDisco {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.accDisco)
 }
 
 // AddStreamFeature implements module.Host.

@@ -208,6 +208,7 @@ func (c *Core) AddInfoForm(t module.Target, f module.InfoForm) {
 
 // InfoForms implements module.Host.
 func (c *Core) InfoForms(t module.Target) []module.InfoForm { return c.forms[t] }
+
 // AddAccountDisco implements module.Host.
 func (c *Core) AddAccountDisco(d module.AccountDisco) { c.accDisco = append(c.accDisco, d) }
 

@@ -173,6 +173,7 @@ func xmltokHas(el *xmltok.Element, space string) bool {
 	}
 	return false
 }
+
 // TestAccountDisco: what a module serves on behalf of accounts (PEP)
 // extends the answers about a bare JID, and only those.
 func TestAccountDisco(t *testing.T) {

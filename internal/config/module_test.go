@@ -57,19 +57,20 @@ type (
 // module without settings.
 func documentedModules() map[string]any {
 	return map[string]any{
-		"roster":   &rosterSettings{Versioning: true, MaxItems: 1000},
-		"disco":    nil,
-		"carbons":  nil,
-		"ping":     nil,
-		"version":  &versionSettings{Name: "Meridian"},
-		"time":     nil,
-		"last":     nil,
-		"offline":  &offlineSettings{MaxPerUser: 1000},
-		"pep":      &pepSettings{MaxItemSize: 256 << 10, MaxItemsLimit: 256, MaxNodes: 256},
-		"register": &registerSettings{RateLimit: 10, RateWindow: Duration{time.Minute}, AllowPasswordChange: true, AllowRemove: true},
-		"vcard":    &vcardSettings{MaxSize: 65536},
-		"private":  &privateSettings{MaxSize: 65536},
-		"blocking": &blockingSettings{MaxItems: 1000},
+		"roster":    &rosterSettings{Versioning: true, MaxItems: 1000},
+		"disco":     nil,
+		"carbons":   nil,
+		"bookmarks": nil,
+		"ping":      nil,
+		"version":   &versionSettings{Name: "Meridian"},
+		"time":      nil,
+		"last":      nil,
+		"offline":   &offlineSettings{MaxPerUser: 1000},
+		"pep":       &pepSettings{MaxItemSize: 256 << 10, MaxItemsLimit: 256, MaxNodes: 256},
+		"register":  &registerSettings{RateLimit: 10, RateWindow: Duration{time.Minute}, AllowPasswordChange: true, AllowRemove: true},
+		"vcard":     &vcardSettings{MaxSize: 65536},
+		"private":   &privateSettings{MaxSize: 65536},
+		"blocking":  &blockingSettings{MaxItems: 1000},
 		// The deploy file writes each list out empty ([]), which decodes
 		// to an empty list rather than nil.
 		"contact_addresses": &contactAddressesSettings{

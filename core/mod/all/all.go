@@ -5,6 +5,7 @@ package all
 
 import (
 	_ "github.com/meridian-xmpp/meridian/core/mod/blocking"
+	_ "github.com/meridian-xmpp/meridian/core/mod/bookmarks"
 	_ "github.com/meridian-xmpp/meridian/core/mod/carbons"
 	_ "github.com/meridian-xmpp/meridian/core/mod/contactaddresses"
 	_ "github.com/meridian-xmpp/meridian/core/mod/disco"

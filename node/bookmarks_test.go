@@ -153,3 +153,52 @@ func TestBookmarksBadInput(t *testing.T) {
 		t.Fatalf("after bad sets: %v", rooms)
 	}
 }
+
+// XEP-0398: the vCard photo and the PEP avatar are one picture.
+func TestAvatarConversion(t *testing.T) {
+	s := pepServer(t, "", "alice")
+	c := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "r")
+	r := rawIQ(t, c, "d", "<iq type='get' to='localhost' id='d'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
+	if !xmpptest.HasText(r, "urn:xmpp:pep-vcard-conversion:0") {
+		t.Fatalf("disco: %s", r)
+	}
+	// "hello" in base64; SHA-1 of "hello".
+	const png, id = "aGVsbG8=", "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d"
+	r = rawIQ(t, c, "v", "<iq type='set' id='v'><vCard xmlns='vcard-temp'><FN>Alice</FN><PHOTO><TYPE>image/png</TYPE><BINVAL>"+png+"</BINVAL></PHOTO></vCard></iq>")
+	if r.Attr("type") != "result" {
+		t.Fatalf("vCard set: %s", r)
+	}
+	if ids := pepIDs(t, c, "urn:xmpp:avatar:metadata"); !slices.Equal(ids, []string{id}) {
+		t.Fatalf("metadata items %v, want [%s]", ids, id)
+	}
+	r = rawIQ(t, c, "dat", "<iq type='get' id='dat'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='urn:xmpp:avatar:data'/></pubsub></iq>")
+	if !xmpptest.HasText(r, ">"+png+"</data>") {
+		t.Fatalf("avatar data: %s", r)
+	}
+	r = rawIQ(t, c, "meta", "<iq type='get' id='meta'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='urn:xmpp:avatar:metadata'/></pubsub></iq>")
+	if !xmpptest.HasText(r, "bytes='5'") || !xmpptest.HasText(r, "type='image/png'") {
+		t.Fatalf("avatar metadata: %s", r)
+	}
+
+	// A PEP client publishes another picture: the vCard follows, other
+	// fields kept.
+	const png2, id2 = "d29ybGQ=", "7c211433f02071597741e6ff5a8ea34789abbf43" // "world"
+	rawIQ(t, c, "pd", "<iq type='set' id='pd'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='urn:xmpp:avatar:data'><item id='"+id2+"'><data xmlns='urn:xmpp:avatar:data'>"+png2+"</data></item></publish></pubsub></iq>")
+	rawIQ(t, c, "pm", "<iq type='set' id='pm'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='urn:xmpp:avatar:metadata'><item id='"+id2+"'><metadata xmlns='urn:xmpp:avatar:metadata'><info id='"+id2+"' bytes='5' type='image/jpeg'/></metadata></item></publish></pubsub></iq>")
+	r = rawIQ(t, c, "vg", "<iq type='get' id='vg'><vCard xmlns='vcard-temp'/></iq>")
+	if !xmpptest.HasText(r, "<FN>Alice</FN>") || !xmpptest.HasText(r, "<BINVAL>"+png2+"</BINVAL>") || !xmpptest.HasText(r, "<TYPE>image/jpeg</TYPE>") {
+		t.Fatalf("vCard after the PEP avatar: %s", r)
+	}
+	// The presence hash follows too (XEP-0153).
+	c.Send("<presence/>")
+	if p := c.Expect("presence"); !xmpptest.HasText(p, "<photo>"+id2+"</photo>") {
+		t.Fatalf("presence: %s", p)
+	}
+
+	// Avatar switched off in PEP: the vCard loses its photo.
+	rawIQ(t, c, "off", "<iq type='set' id='off'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='urn:xmpp:avatar:metadata'><item id='none'><metadata xmlns='urn:xmpp:avatar:metadata'/></item></publish></pubsub></iq>")
+	r = rawIQ(t, c, "vg2", "<iq type='get' id='vg2'><vCard xmlns='vcard-temp'/></iq>")
+	if xmpptest.HasText(r, "PHOTO") || !xmpptest.HasText(r, "<FN>Alice</FN>") {
+		t.Fatalf("vCard after the avatar was switched off: %s", r)
+	}
+}

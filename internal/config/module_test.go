@@ -23,7 +23,8 @@ type (
 		MaxPerUser int `toml:"max_per_user"`
 	}
 	vcardSettings struct {
-		MaxSize int `toml:"max_size"`
+		MaxSize       int  `toml:"max_size"`
+		PEPConversion bool `toml:"pep_conversion"`
 	}
 	privateSettings struct {
 		MaxSize int `toml:"max_size"`
@@ -68,7 +69,7 @@ func documentedModules() map[string]any {
 		"offline":   &offlineSettings{MaxPerUser: 1000},
 		"pep":       &pepSettings{MaxItemSize: 256 << 10, MaxItemsLimit: 256, MaxNodes: 256},
 		"register":  &registerSettings{RateLimit: 10, RateWindow: Duration{time.Minute}, AllowPasswordChange: true, AllowRemove: true},
-		"vcard":     &vcardSettings{MaxSize: 65536},
+		"vcard":     &vcardSettings{MaxSize: 65536, PEPConversion: true},
 		"private":   &privateSettings{MaxSize: 65536},
 		"blocking":  &blockingSettings{MaxItems: 1000},
 		// The deploy file writes each list out empty ([]), which decodes

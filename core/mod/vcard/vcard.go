@@ -62,6 +62,9 @@ type Config struct {
 	// MaxSize is the largest vCard stored, in bytes of its XML (0: only
 	// the stanza size limit of c2s applies).
 	MaxSize int `toml:"max_size"`
+	// PEPConversion keeps the vCard photo and the PEP avatar (XEP-0084)
+	// in step (XEP-0398) when the pep module is on.
+	PEPConversion bool `toml:"pep_conversion"`
 }
 
 // Validate checks the values.
@@ -75,7 +78,7 @@ func (c *Config) Validate() error {
 func init() {
 	module.Register(module.Info{
 		Name:   "vcard",
-		Config: func() any { return &Config{MaxSize: 64 << 10} },
+		Config: func() any { return &Config{MaxSize: 64 << 10, PEPConversion: true} },
 		New:    New,
 	})
 }
@@ -93,6 +96,8 @@ type Module struct {
 	// written under the user's lock, after the store.
 	mu     sync.RWMutex
 	photos map[jid.JID]string
+
+	avatars avatars // XEP-0398 conversion
 }
 
 // New provisions the module; it needs the "userdata" store.
@@ -109,8 +114,17 @@ func New(h module.Host, cfg any) (module.Instance, error) {
 	h.AddFeature(module.Server, NS)
 	h.AddFeature(module.Account, NS)
 	h.HandleIQ(module.Account, NS, m.handleIQ)
+	if c.PEPConversion {
+		h.AddFeature(module.Server, NSConversion)
+		h.AddFeature(module.Account, NSConversion)
+	}
 	h.AddHooks(module.Hooks{
 		UserSend: m.userSend,
+		SessionOpened: func(context.Context, module.SessionInfo) {
+			if c.PEPConversion {
+				m.watchPEP()
+			}
+		},
 		SessionClosed: func(_ context.Context, s module.SessionInfo, _ string, last bool) {
 			if last {
 				m.forget(s.JID.Bare())
@@ -131,7 +145,13 @@ func (m *Module) handleIQ(ctx context.Context, iq module.IQ) (*xmltok.Element, e
 			// XEP-0054 §3.2: forbidden (or not-allowed).
 			return nil, stanza.ErrForbidden
 		}
-		return nil, m.set(ctx, iq.To, iq.Payload)
+		if err := m.set(ctx, iq.To, iq.Payload); err != nil {
+			return nil, err
+		}
+		if m.cfg.PEPConversion {
+			m.toPEP(ctx, iq.To, iq.Payload)
+		}
+		return nil, nil
 	}
 	card, ok, err := m.load(ctx, iq.To)
 	if err != nil {

@@ -1,0 +1,193 @@
+package vcard
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/meridian-xmpp/meridian/core/mod/pep"
+	"github.com/meridian-xmpp/meridian/xmpp/jid"
+	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
+)
+
+// XEP-0398: a user's avatar is one picture whether a client sets it in
+// the vCard (XEP-0153) or publishes it with PEP (XEP-0084). A vCard set
+// with a photo publishes the avatar's data and metadata; a metadata
+// publication rewrites the vCard's PHOTO. Changes this module makes
+// itself do not bounce back.
+
+// Namespaces.
+const (
+	NSConversion     = "urn:xmpp:pep-vcard-conversion:0"
+	NSAvatarData     = "urn:xmpp:avatar:data"
+	NSAvatarMetadata = "urn:xmpp:avatar:metadata"
+)
+
+type avatars struct {
+	once    sync.Once
+	pep     *pep.Module
+	mu      sync.Mutex
+	syncing map[jid.JID]bool
+}
+
+// watchPEP finds the PEP module on first use (it may be provisioned after
+// this one) and follows its avatar node.
+func (m *Module) watchPEP() *pep.Module {
+	a := &m.avatars
+	a.once.Do(func() {
+		a.syncing = map[jid.JID]bool{}
+		a.pep = pep.Lookup(m.h)
+		if a.pep != nil {
+			a.pep.Observe(m.fromPEP)
+		}
+	})
+	return a.pep
+}
+
+func (m *Module) begin(user jid.JID) bool {
+	a := &m.avatars
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.syncing[user] {
+		return false
+	}
+	a.syncing[user] = true
+	return true
+}
+
+func (m *Module) end(user jid.JID) {
+	a := &m.avatars
+	a.mu.Lock()
+	delete(a.syncing, user)
+	a.mu.Unlock()
+}
+
+// photoData returns the decoded PHOTO image and its type; nil when the
+// vCard has none.
+func photoData(card *xmltok.Element) ([]byte, string) {
+	photo := card.Child(NS, "PHOTO")
+	if photo == nil {
+		return nil, ""
+	}
+	bin := photo.Child(NS, "BINVAL")
+	if bin == nil {
+		return nil, ""
+	}
+	b64 := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
+			return -1
+		}
+		return r
+	}, bin.Text)
+	data, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		if data, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(b64, "=")); err != nil {
+			return nil, ""
+		}
+	}
+	typ := "image/png"
+	if t := photo.Child(NS, "TYPE"); t != nil && strings.TrimSpace(t.Text) != "" {
+		typ = strings.TrimSpace(t.Text)
+	}
+	return data, typ
+}
+
+// toPEP publishes the photo of a vCard just stored as the user's PEP
+// avatar, or an empty metadata item (avatar switched off) when the vCard
+// has none and a PEP avatar was there.
+func (m *Module) toPEP(ctx context.Context, user jid.JID, card *xmltok.Element) {
+	p := m.watchPEP()
+	if p == nil || !m.begin(user) {
+		return
+	}
+	defer m.end(user)
+	data, typ := photoData(card)
+	if data == nil {
+		items, err := p.Items(ctx, user, NSAvatarMetadata, 1)
+		if err != nil || len(items) == 0 || !strings.Contains(string(items[0].Payload), "<info") {
+			return
+		}
+		if _, err := p.Publish(ctx, user, NSAvatarMetadata, "", xmltok.NewElement(NSAvatarMetadata, "metadata"), nil); err != nil {
+			m.log.Error("publishing an empty avatar failed", "user", user.String(), "err", err)
+		}
+		return
+	}
+	sum := sha1.Sum(data)
+	id := hex.EncodeToString(sum[:])
+	if items, err := p.Items(ctx, user, NSAvatarMetadata, 1); err == nil && len(items) == 1 && items[0].ID == id {
+		return // the PEP avatar is this picture already
+	}
+	d := xmltok.NewElement(NSAvatarData, "data").SetText(base64.StdEncoding.EncodeToString(data))
+	if _, err := p.Publish(ctx, user, NSAvatarData, id, d, nil); err != nil {
+		m.log.Error("publishing avatar data failed", "user", user.String(), "err", err)
+		return
+	}
+	info := xmltok.NewElement(NSAvatarMetadata, "info",
+		xmltok.Attr{Name: "id", Value: id}, xmltok.Attr{Name: "bytes", Value: strconv.Itoa(len(data))}, xmltok.Attr{Name: "type", Value: typ})
+	if _, err := p.Publish(ctx, user, NSAvatarMetadata, id, xmltok.NewElement(NSAvatarMetadata, "metadata").Add(info), nil); err != nil {
+		m.log.Error("publishing avatar metadata failed", "user", user.String(), "err", err)
+	}
+}
+
+// fromPEP follows avatar metadata publications into the vCard.
+func (m *Module) fromPEP(ctx context.Context, ev pep.Event) {
+	if ev.Node != NSAvatarMetadata || ev.Published == nil || len(ev.Published.Payload) == 0 {
+		return
+	}
+	if !m.begin(ev.Owner) {
+		return
+	}
+	defer m.end(ev.Owner)
+	meta, err := xmltok.Parse(ev.Published.Payload, "", nil)
+	if err != nil || meta.Space != NSAvatarMetadata || meta.Local != "metadata" {
+		return
+	}
+	card, _, err := m.load(ctx, ev.Owner)
+	if err != nil {
+		m.log.Error("reading a vCard failed", "user", ev.Owner.String(), "err", err)
+		return
+	}
+	if card == nil {
+		card = xmltok.NewElement(NS, "vCard")
+	} else {
+		card = card.Copy()
+	}
+	kept := card.Children[:0]
+	for _, c := range card.Children {
+		if !(c.Space == NS && c.Local == "PHOTO") {
+			kept = append(kept, c)
+		}
+	}
+	card.Children = kept
+	// The first info the server can embed: one whose data is in PEP
+	// (not a URL-only avatar).
+	for _, info := range meta.ChildrenNamed(NSAvatarMetadata, "info") {
+		if info.Attr("url") != "" {
+			continue
+		}
+		it, ok, err := m.avatars.pep.Item(ctx, ev.Owner, NSAvatarData, info.Attr("id"))
+		if err != nil || !ok || len(it.Payload) == 0 {
+			continue
+		}
+		d, err := xmltok.Parse(it.Payload, "", nil)
+		if err != nil || d.Space != NSAvatarData {
+			continue
+		}
+		typ := info.Attr("type")
+		if typ == "" {
+			typ = "image/png"
+		}
+		photo := xmltok.NewElement(NS, "PHOTO").Add(
+			xmltok.NewElement(NS, "TYPE").SetText(typ),
+			xmltok.NewElement(NS, "BINVAL").SetText(strings.TrimSpace(d.Text)))
+		card.Add(photo)
+		break
+	}
+	if err := m.set(ctx, ev.Owner, card); err != nil {
+		m.log.Info("avatar not copied into the vCard", "user", ev.Owner.String(), "err", err)
+	}
+}

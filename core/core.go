@@ -157,6 +157,8 @@ func (c *Core) Store(kind string) any {
 		return c.stores.Last
 	case "offline":
 		return c.stores.Offline
+	case "archive":
+		return c.stores.Archive
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/meridian-xmpp/meridian/core/auth"
 	"github.com/meridian-xmpp/meridian/core/mod/last"
+	"github.com/meridian-xmpp/meridian/core/mod/mam"
 	"github.com/meridian-xmpp/meridian/core/mod/offline"
 	"github.com/meridian-xmpp/meridian/core/mod/roster"
 )
@@ -22,6 +23,7 @@ type Stores struct {
 	Roster   roster.Store
 	Last     last.Store
 	Offline  offline.Store
+	Archive  mam.Store
 	// Close releases the backend.
 	Close func() error
 }

@@ -153,7 +153,8 @@ type Host interface {
 	Logger() *slog.Logger
 	Hosts() []string
 	IsLocal(domain string) bool
-	// Store returns a persistent store by kind ("accounts", "roster", "last").
+	// Store returns a persistent store by kind ("accounts", "roster",
+	// "last", "offline", "archive").
 	Store(kind string) any
 	// Route sends a stanza from the server (from must be set).
 	Route(ctx context.Context, st *stanza.Stanza)

@@ -22,6 +22,11 @@ type (
 	offlineSettings struct {
 		MaxPerUser int `toml:"max_per_user"`
 	}
+	mamSettings struct {
+		DefaultPage int    `toml:"default_page"`
+		MaxPage     int    `toml:"max_page"`
+		Default     string `toml:"default"`
+	}
 	registerSettings struct {
 		RateLimit           int      `toml:"rate_limit"`
 		RateWindow          Duration `toml:"rate_window"`
@@ -41,6 +46,7 @@ func documentedModules() map[string]any {
 		"time":     nil,
 		"last":     nil,
 		"offline":  &offlineSettings{MaxPerUser: 1000},
+		"mam":      &mamSettings{DefaultPage: 50, MaxPage: 250, Default: "always"},
 		"register": &registerSettings{RateLimit: 10, RateWindow: Duration{time.Minute}, AllowPasswordChange: true, AllowRemove: true},
 	}
 }

@@ -1,10 +1,11 @@
 // Package embedded is Meridian's default persistent store: one bbolt file
 // (go.etcd.io/bbolt, pure Go, copy-on-write B+tree, every write transaction
 // fsync'ed before it returns) holding accounts, rosters, pending inbound
-// subscriptions and last activity. It registers itself as the storage
-// backend "embedded". It owns the file layout and the record encoding; it
-// must not hold business logic (what a roster push or a subscription state
-// change means belongs to the modules).
+// subscriptions, last activity, offline messages and message archives. It
+// registers itself as the storage backend "embedded". It owns the file
+// layout and the record encoding; it must not hold business logic (what a
+// roster push or a subscription state change means belongs to the
+// modules).
 //
 // # Concurrency and locking
 //
@@ -14,6 +15,10 @@
 // a second opener, in this process or another, gives up after lockTimeout
 // with ErrLocked instead of waiting forever. The kernel drops the lock when
 // its holder dies, so a crashed node restarts without manual cleanup.
+//
+// Archive appends, one per message routed, go through a group commit
+// (commit.go): concurrent appends share one transaction and one fsync,
+// and each returns once that transaction is on disk.
 //
 // # Layout
 //
@@ -27,6 +32,9 @@
 //	rosterver  user                        roster version record
 //	pending    user \x00 from              pending subscription record
 //	last       user                        last activity record
+//	offline    user \x00 seq               offline message: the stanza, raw
+//	archive    user                        a bucket: the user's archive, below
+//	archiveprefs user                      archive preferences record
 //
 // user, contact and from are bare JIDs as jid.JID.String() writes them. So
 // ListAccounts is a prefix scan of "domain\x00" that comes out in username
@@ -50,6 +58,18 @@
 //	rosterver version
 //	pending   the subscribe stanza, raw, to the end of the value
 //	last      time, status
+//	archived  with (the JID as written), the stanza, raw, to the end
+//	prefs     default (0 always, 1 never, 2 roster), always count, JIDs,
+//	          never count, JIDs
+//
+// Inside a user's archive bucket, id being the 16-byte mam.ID (time
+// first, so keys sort by time) and with a bare JID:
+//
+//	'm' id                archived record
+//	'w' with \x00 id      the resource of with, raw (the index for 'with')
+//	'w' with \x01         uvarint: messages with that bare JID
+//
+// and the bucket's sequence is the number of messages in the archive.
 //
 // A binary layout rather than JSON keeps a record a few dozen bytes and
 // a decode free of reflection; a new field means a new record version, and

@@ -1,7 +1,7 @@
 // Package storagetest is the conformance suite every persistent storage
 // backend passes (DESIGN principle 6): what the store interfaces of
-// core/auth, core/mod/roster and core/mod/last promise, checked the same
-// way for embedded, PostgreSQL and Cassandra. It owns no backend and must
+// core/auth and the modules under core/mod (roster, last, offline, mam)
+// promise, checked the same way for embedded, PostgreSQL and Cassandra. It owns no backend and must
 // not test anything an interface does not promise.
 package storagetest
 
@@ -22,6 +22,7 @@ func Run(t *testing.T, open func(t *testing.T) *storage.Stores) {
 	t.Run("Roster", func(t *testing.T) { runRoster(t, open) })
 	t.Run("Last", func(t *testing.T) { runLast(t, open) })
 	t.Run("Offline", func(t *testing.T) { runOffline(t, open) })
+	t.Run("Archive", func(t *testing.T) { runArchive(t, open) })
 }
 
 // fresh opens stores for one subtest and closes them after it.

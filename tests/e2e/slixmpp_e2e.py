@@ -7,11 +7,13 @@ Two modes:
   full   (default) two users register in-band (XEP-0077), log in (A over
          STARTTLS, B over direct TLS, XEP-0368), subscribe to each other,
          see each other's presence and roster pushes (RFC 6121), exchange
-         messages and ping the server (XEP-0199). With --kill-pid the
+         messages, find them in their archives (XEP-0313) and ping the
+         server (XEP-0199). With --kill-pid the
          last step kill -9s the server with both sessions still open;
          otherwise both close their streams.
-  check  after a restart: both users log in again and their rosters still
-         hold each other with subscription "both".
+  check  after a restart: both users log in again, their rosters still
+         hold each other with subscription "both" and their archives the
+         messages.
 
 Every step has a timeout. On a failure the script prints what it expected,
 what it saw, and the last XML each client exchanged, then exits 1. The last
@@ -80,6 +82,7 @@ class Client(slixmpp.ClientXMPP):
         self.roster_items = {}  # bare jid -> subscription, from the last fetch
         self.roster_ver = None
         self.messages = []  # (from full jid, body)
+        self.stanza_ids = {}  # body -> {by: id} of the message's <stanza-id/>s (XEP-0359)
         self.offered = []  # stream features of the last <stream:features>
         self.waiting = None  # what until() waits for, for timeout reports
         self.closing = False  # set when the test itself disconnects
@@ -117,6 +120,7 @@ class Client(slixmpp.ClientXMPP):
 
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0199", {"keepalive": False})
+        self.register_plugin("xep_0313")
         if register:
             # slixmpp 1.8 queues every iq until the session starts, so the
             # XEP-0077 plugin's own pre-authentication iqs would never
@@ -215,6 +219,8 @@ class Client(slixmpp.ClientXMPP):
     def _on_message(self, msg):
         if msg["type"] in ("chat", "normal") and msg["body"]:
             self.messages.append((msg["from"], msg["body"]))
+            self.stanza_ids[msg["body"]] = {
+                sid.get("by"): sid.get("id") for sid in msg.xml.findall("{urn:xmpp:sid:0}stanza-id")}
             self._touch()
 
     def _on_roster_push(self, iq):
@@ -418,6 +424,8 @@ async def full(args, runner):
             raise Failure(f"A: reply came from {replier}, want {jb}/...")
         return f"{sender} -> {jb}, {replier} -> {sender}"
     await runner.step("A sends a message to B, B replies", messages)
+    await runner.step("both find the exchange in their archives (XEP-0313, XEP-0359 stanza-ids)",
+                      lambda: archives(a, b))
 
     async def ping():
         out = []
@@ -445,6 +453,39 @@ async def full(args, runner):
         await runner.step("both disconnect cleanly", lambda: close_all(a, b))
 
 
+async def archived(x, y):
+    """The bodies and archive ids of x's archive with y's bare JID (one
+    page of up to 10), after checking the archive metadata."""
+    iq = await x["xep_0313"].retrieve(with_jid=slixmpp.JID(y.boundjid.bare), timeout=IQ_TIMEOUT, rsm={"max": 10})
+    results = iq["mam"]["results"]
+    if iq["mam_fin"]["complete"] is not True and str(iq["mam_fin"].xml.get("complete")) != "true":
+        raise Failure(f"{x.name}: archive query not complete: {iq}")
+    out = [(r["mam_result"]["forwarded"]["stanza"]["body"], r["mam_result"]["id"]) for r in results]
+    # RSM <last/> names the newest result.
+    if out and iq["mam_fin"]["rsm"]["last"] != out[-1][1]:
+        raise Failure(f"{x.name}: RSM last {iq['mam_fin']['rsm']['last']!r}, newest result {out[-1][1]!r}")
+    meta = await x["xep_0313"].get_archive_metadata(timeout=IQ_TIMEOUT)
+    if not meta["mam_metadata"]["start"]["id"] or not meta["mam_metadata"]["end"]["id"]:
+        raise Failure(f"{x.name}: archive metadata without start and end: {meta}")
+    return out
+
+
+async def archives(a, b):
+    """A's message and B's reply are in both archives, in order, and each
+    recipient got the message with the stanza-id its archive gave it."""
+    want = ["hello from A", "hello back from B"]
+    for x, y in ((a, b), (b, a)):
+        got = await archived(x, y)
+        if [body for body, _ in got] != want:
+            raise Failure(f"{x.name}: archive with {y.name} holds {got}, want {want}")
+        received = want[1] if x is a else want[0]
+        sid = x.stanza_ids.get(received, {}).get(x.boundjid.bare)
+        if sid is None or sid != dict(got)[received]:
+            raise Failure(f"{x.name}: got {received!r} with stanza-ids {x.stanza_ids.get(received)}, "
+                          f"archive id {dict(got)[received]}")
+    return f"{len(want)} messages in each archive, stanza-ids match"
+
+
 async def check(args, runner):
     """After a restart: accounts and rosters survived."""
     domain = args.domain
@@ -465,6 +506,15 @@ async def check(args, runner):
     await runner.step("A's roster still holds B with subscription both", lambda: roster_has(a, jb))
     await runner.step("B logs in again over direct TLS", lambda: login(b, args, register=False))
     await runner.step("B's roster still holds A with subscription both", lambda: roster_has(b, ja))
+
+    async def archives_kept():
+        want = ["hello from A", "hello back from B"]
+        for x, y in ((a, b), (b, a)):
+            got = [body for body, _ in await archived(x, y)]
+            if got != want:
+                raise Failure(f"{x.name}: archive with {y.name} holds {got} after the restart, want {want}")
+        return "both archives hold the exchange"
+    await runner.step("both archives still hold the exchange (XEP-0313)", archives_kept)
     await runner.step("both disconnect cleanly", lambda: close_all(a, b))
 
 

@@ -6,6 +6,7 @@ package all
 import (
 	_ "github.com/meridian-xmpp/meridian/core/mod/disco"
 	_ "github.com/meridian-xmpp/meridian/core/mod/last"
+	_ "github.com/meridian-xmpp/meridian/core/mod/mam"
 	_ "github.com/meridian-xmpp/meridian/core/mod/offline"
 	_ "github.com/meridian-xmpp/meridian/core/mod/ping"
 	_ "github.com/meridian-xmpp/meridian/core/mod/register"

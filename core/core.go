@@ -166,6 +166,8 @@ func (c *Core) Store(kind string) any {
 		return c.stores.UserData
 	case "pubsub":
 		return c.stores.PubSub
+	case "archive":
+		return c.stores.Archive
 	}
 	return nil
 }

@@ -9,13 +9,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meridian-xmpp/meridian/internal/config"
 	"github.com/meridian-xmpp/meridian/internal/xmpptest"
 )
 
 // server starts an in-process Meridian with users load0..load(n-1).
 func server(t *testing.T, n int) *xmpptest.Server {
 	t.Helper()
-	s := xmpptest.Start(t, nil)
+	return serverWith(t, n, "")
+}
+
+// serverWith is server with module tables (e.g. "[modules.mam]\nenabled
+// = false") in its config.
+func serverWith(t *testing.T, n int, modules string) *xmpptest.Server {
+	t.Helper()
+	var cfg *config.Config
+	if modules != "" {
+		var err error
+		cfg, err = config.Parse([]byte("[[vhosts]]\ndomain = \"localhost\"\n"+modules), []string{"MERIDIAN_NODE_DATA_DIR=" + t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.C2S.Listen = []string{"127.0.0.1:0"}
+		cfg.C2S.DirectTLSListen = []string{"127.0.0.1:0"}
+		cfg.HTTP.Listen = "127.0.0.1:0"
+	}
+	s := xmpptest.Start(t, cfg)
 	for i := range n {
 		s.AddUser(t, fmt.Sprintf("load%d", i), "secret")
 	}

@@ -149,10 +149,25 @@ func TestPresenceBroadcastCounts(t *testing.T) {
 	}
 }
 
+// TestMAM: against Meridian's archive every query is answered.
+func TestMAM(t *testing.T) {
+	s := server(t, 2)
+	res, err := loadtest.Run(context.Background(), loadtest.Config{
+		Server: s.C2S, Domain: "localhost", Scenario: "mam", Users: 2, RosterSize: 1,
+		Rate: 50, Duration: 300 * time.Millisecond, Drain: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.MessagesSent == 0 || res.MessagesReceived != res.MessagesSent || len(res.Errors) != 0 {
+		t.Fatalf("sent %d received %d errors %v", res.MessagesSent, res.MessagesReceived, res.Errors)
+	}
+}
+
 // TestMAMWithoutArchive: a server without XEP-0313 answers errors, which
 // are counted by kind; the drain does not wait for answers that came.
 func TestMAMWithoutArchive(t *testing.T) {
-	s := server(t, 2)
+	s := serverWith(t, 2, "[modules.mam]\nenabled = false\n")
 	start := time.Now()
 	res, err := loadtest.Run(context.Background(), loadtest.Config{
 		Server: s.C2S, Domain: "localhost", Scenario: "mam", Users: 2, RosterSize: 1,

@@ -252,6 +252,11 @@ func TestPrioritiesAndDirectedPresence(t *testing.T) {
 	lo.Close()
 	waitSessions(t, s, "bob@localhost", 1)
 	a.Send("<message to='bob@localhost' type='chat' id='p2'><body>x</body></message>")
+	// Alice's stream is handled in order: once her ping is answered the
+	// message was stored, before bob's new resource is there to take it.
+	a.Send("<iq type='get' id='p2sync' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>")
+	for el := a.Next(); el.Local != "iq" || el.Attr("id") != "p2sync"; el = a.Next() {
+	}
 	back := xmpptest.Login(t, s.C2S, "localhost", "bob", "pw", "back")
 	back.Send("<presence/>")
 	if m := back.Expect("message"); m.Attr("id") != "p2" || m.Child("urn:xmpp:delay", "delay") == nil {

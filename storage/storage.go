@@ -11,6 +11,7 @@ import (
 
 	"github.com/meridian-xmpp/meridian/core/auth"
 	"github.com/meridian-xmpp/meridian/core/mod/last"
+	"github.com/meridian-xmpp/meridian/core/mod/mam"
 	"github.com/meridian-xmpp/meridian/core/mod/offline"
 	"github.com/meridian-xmpp/meridian/core/mod/pep"
 	"github.com/meridian-xmpp/meridian/core/mod/roster"
@@ -28,6 +29,7 @@ type Stores struct {
 	// blocking.
 	UserData userdata.Store
 	PubSub   pep.Store // PEP nodes and items (XEP-0163)
+	Archive  mam.Store // message archives (XEP-0313)
 	// Close releases the backend.
 	Close func() error
 }

@@ -154,8 +154,8 @@ type Host interface {
 	Hosts() []string
 	IsLocal(domain string) bool
 	// Store returns a persistent store by kind ("accounts", "roster",
-	// "last", "offline", "userdata", "pubsub"), nil when the backend has
-	// none.
+	// "last", "offline", "userdata", "pubsub", "archive"), nil when the
+	// backend has none.
 	Store(kind string) any
 	// Route sends a stanza from the server (from must be set).
 	Route(ctx context.Context, st *stanza.Stanza)

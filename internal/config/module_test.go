@@ -46,6 +46,11 @@ type (
 		MaxItemsLimit int `toml:"max_items_limit"`
 		MaxNodes      int `toml:"max_nodes"`
 	}
+	mamSettings struct {
+		DefaultPage int    `toml:"default_page"`
+		MaxPage     int    `toml:"max_page"`
+		Default     string `toml:"default"`
+	}
 	registerSettings struct {
 		RateLimit           int      `toml:"rate_limit"`
 		RateWindow          Duration `toml:"rate_window"`
@@ -67,6 +72,7 @@ func documentedModules() map[string]any {
 		"time":      nil,
 		"last":      nil,
 		"offline":   &offlineSettings{MaxPerUser: 1000},
+		"mam":       &mamSettings{DefaultPage: 50, MaxPage: 250, Default: "always"},
 		"pep":       &pepSettings{MaxItemSize: 256 << 10, MaxItemsLimit: 256, MaxNodes: 256},
 		"register":  &registerSettings{RateLimit: 10, RateWindow: Duration{time.Minute}, AllowPasswordChange: true, AllowRemove: true},
 		"vcard":     &vcardSettings{MaxSize: 65536, PEPConversion: true},

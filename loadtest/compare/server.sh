@@ -96,7 +96,8 @@ start_meridian() { # dir port
 	certs "$d" ""
 	# Defaults, except: only this listener, the shared certificate, no
 	# registration rate limit, and the modules the other two have (roster,
-	# disco, ping, register): version, time and last switched off.
+	# disco, ping, register): version, time, last and mam (message
+	# archiving, which the other two do not do here) switched off.
 	env MERIDIAN_NODE_DATA_DIR="$d/data" \
 		MERIDIAN_VHOSTS="$DOMAIN" MERIDIAN_VHOSTS_REGISTRATION=true \
 		MERIDIAN_C2S_LISTEN="127.0.0.1:$port" MERIDIAN_C2S_DIRECT_TLS_LISTEN= \
@@ -104,7 +105,7 @@ start_meridian() { # dir port
 		MERIDIAN_TLS_CERT_FILE="$d/certs/$DOMAIN.crt" MERIDIAN_TLS_KEY_FILE="$d/certs/$DOMAIN.key" \
 		MERIDIAN_MODULES_REGISTER_RATE_LIMIT=0 \
 		MERIDIAN_MODULES_VERSION_ENABLED=false MERIDIAN_MODULES_TIME_ENABLED=false \
-		MERIDIAN_MODULES_LAST_ENABLED=false \
+		MERIDIAN_MODULES_LAST_ENABLED=false MERIDIAN_MODULES_MAM_ENABLED=false \
 		MERIDIAN_LOG_LEVEL=warn \
 		setsid bash -c "$raise_nofile; exec $(pin) '$BIN_MERIDIAN'" >"$d/meridian.log" 2>&1 </dev/null &
 	local pid=$!

@@ -14,6 +14,7 @@ import (
 
 	"github.com/meridian-xmpp/meridian/core/auth"
 	"github.com/meridian-xmpp/meridian/core/mod/last"
+	"github.com/meridian-xmpp/meridian/core/mod/mam"
 	"github.com/meridian-xmpp/meridian/core/mod/offline"
 	"github.com/meridian-xmpp/meridian/core/mod/pep"
 	"github.com/meridian-xmpp/meridian/core/mod/roster"
@@ -37,28 +38,31 @@ var ErrLocked = errors.New("store locked by another process")
 
 // Bucket names; see the package doc for what each holds.
 var (
-	bucketMeta      = []byte("meta")
-	bucketAccounts  = []byte("accounts")
-	bucketRoster    = []byte("roster")
-	bucketRosterVer = []byte("rosterver")
-	bucketPending   = []byte("pending")
-	bucketLast      = []byte("last")
-	bucketOffline   = []byte("offline")
-	bucketUserData  = []byte("userdata")
-	bucketPSNodes   = []byte("pubsub_nodes")
-	bucketPSItems   = []byte("pubsub_items")
-	bucketPSItemIDs = []byte("pubsub_itemids")
+	bucketMeta         = []byte("meta")
+	bucketAccounts     = []byte("accounts")
+	bucketRoster       = []byte("roster")
+	bucketRosterVer    = []byte("rosterver")
+	bucketPending      = []byte("pending")
+	bucketLast         = []byte("last")
+	bucketOffline      = []byte("offline")
+	bucketUserData     = []byte("userdata")
+	bucketPSNodes      = []byte("pubsub_nodes")
+	bucketPSItems      = []byte("pubsub_items")
+	bucketPSItemIDs    = []byte("pubsub_itemids")
+	bucketArchive      = []byte("archive")
+	bucketArchivePrefs = []byte("archiveprefs")
 
 	allBuckets = [][]byte{bucketMeta, bucketAccounts, bucketRoster, bucketRosterVer, bucketPending, bucketLast, bucketOffline, bucketUserData,
-		bucketPSNodes, bucketPSItems, bucketPSItemIDs}
+		bucketPSNodes, bucketPSItems, bucketPSItemIDs, bucketArchive, bucketArchivePrefs}
 
 	keySchema = []byte("schema")
 )
 
 // DB is an open embedded store.
 type DB struct {
-	bolt *bbolt.DB
-	path string
+	bolt  *bbolt.DB
+	path  string
+	group *groupCommit // archive appends
 }
 
 // Interface guards.
@@ -69,6 +73,7 @@ var (
 	_ offline.Store  = offlineMessages{}
 	_ userdata.Store = userData{}
 	_ pep.Store      = pubsub{}
+	_ mam.Store      = archive{}
 )
 
 // Open opens the store at path, creating it (and its directory, mode 0700)
@@ -99,7 +104,7 @@ func open(path string, noSync bool) (*DB, error) {
 		b.Close()
 		return nil, fmt.Errorf("storage/embedded: open %s: %w", path, err)
 	}
-	return &DB{bolt: b, path: path}, nil
+	return &DB{bolt: b, path: path, group: newGroupCommit(b)}, nil
 }
 
 // initSchema stamps a new file with schemaVersion, refuses a newer one and
@@ -130,6 +135,7 @@ func initSchema(tx *bbolt.Tx) error {
 
 // Close releases the file and its lock. Calling it again is harmless.
 func (d *DB) Close() error {
+	d.group.close()
 	if err := d.bolt.Close(); err != nil {
 		return fmt.Errorf("storage/embedded: close %s: %w", d.path, err)
 	}
@@ -141,7 +147,7 @@ func (d *DB) Path() string { return d.path }
 
 // Stores returns the store set a node uses, closing d on Close.
 func (d *DB) Stores() *storage.Stores {
-	return &storage.Stores{Accounts: d.Accounts(), Roster: d.Roster(), Last: d.Last(), Offline: d.Offline(), UserData: d.UserData(), PubSub: d.PubSub(), Close: d.Close}
+	return &storage.Stores{Accounts: d.Accounts(), Roster: d.Roster(), Last: d.Last(), Offline: d.Offline(), UserData: d.UserData(), PubSub: d.PubSub(), Archive: d.Archive(), Close: d.Close}
 }
 
 // Accounts returns the account store.
@@ -155,6 +161,9 @@ func (d *DB) Offline() offline.Store { return offlineMessages{d} }
 
 // PubSub returns the PEP node and item store.
 func (d *DB) PubSub() pep.Store { return pubsub{d} }
+
+// Archive returns the message archive store.
+func (d *DB) Archive() mam.Store { return archive{d} }
 
 // Last returns the last activity store.
 func (d *DB) Last() last.Store { return lastActivity{d} }

@@ -2,10 +2,11 @@
 // (go.etcd.io/bbolt, pure Go, copy-on-write B+tree, every write transaction
 // fsync'ed before it returns) holding accounts, rosters, pending inbound
 // subscriptions, last activity, offline messages, per-user data (vCards,
-// private XML, blocklists), and PEP nodes and items. It registers itself
-// as the storage backend "embedded". It owns the file layout and the
-// record encoding; it must not hold business logic (what a roster push or
-// a subscription state change means belongs to the modules).
+// private XML, blocklists), PEP nodes and items, and message archives. It
+// registers itself as the storage backend "embedded". It owns the file
+// layout and the record encoding; it must not hold business logic (what a
+// roster push or a subscription state change means belongs to the
+// modules).
 //
 // # Concurrency and locking
 //
@@ -15,6 +16,10 @@
 // a second opener, in this process or another, gives up after lockTimeout
 // with ErrLocked instead of waiting forever. The kernel drops the lock when
 // its holder dies, so a crashed node restarts without manual cleanup.
+//
+// Archive appends, one per message routed, go through a group commit
+// (commit.go): concurrent appends share one transaction and one fsync,
+// and each returns once that transaction is on disk.
 //
 // # Layout
 //
@@ -28,12 +33,13 @@
 //	rosterver  user                        roster version record
 //	pending    user \x00 from              pending subscription record
 //	last       user                        last activity record
-//	offline    user \x00 sequence          the message stanza, raw (no version byte)
+//	offline    user \x00 seq               offline message: the stanza, raw
 //	userdata   user \x00 key               user data record
-//	offline    user \x00 sequence             a stored message, raw
 //	pubsub_nodes    owner \x00 node           PEP node record
 //	pubsub_items    owner \x00 node \x00 seq  PEP item record
 //	pubsub_itemids  owner \x00 node \x00 id   seq of the item with that ID
+//	archive    user                        a bucket: the user's archive, below
+//	archiveprefs user                      archive preferences record
 //
 // seq is the 8-byte big-endian sequence number of the bucket, so a
 // node's items scan in publication order and the newest are at the end;
@@ -71,6 +77,18 @@
 //	          retract), max items (-1: 'max'), send last published item,
 //	          notification type, title, description, type
 //	pubsub item  ID, published time, payload XML
+//	archived  with (the JID as written), the stanza, raw, to the end
+//	prefs     default (0 always, 1 never, 2 roster), always count, JIDs,
+//	          never count, JIDs
+//
+// Inside a user's archive bucket, id being the 16-byte mam.ID (time
+// first, so keys sort by time) and with a bare JID:
+//
+//	'm' id                archived record
+//	'w' with \x00 id      the resource of with, raw (the index for 'with')
+//	'w' with \x01         uvarint: messages with that bare JID
+//
+// and the bucket's sequence is the number of messages in the archive.
 //
 // A binary layout rather than JSON keeps a record a few dozen bytes and
 // a decode free of reflection; a new field means a new record version, and

@@ -1,9 +1,9 @@
 // Package storagetest is the conformance suite every persistent storage
 // backend passes (DESIGN principle 6): what the store interfaces of
 // core/auth, core/userdata, core/mod/roster, core/mod/last,
-// core/mod/offline and core/mod/pep promise, checked the same way for
-// embedded, PostgreSQL and Cassandra. It owns no backend and must not test
-// anything an interface does not promise.
+// core/mod/offline, core/mod/pep and core/mod/mam promise, checked the
+// same way for embedded, PostgreSQL and Cassandra. It owns no backend and
+// must not test anything an interface does not promise.
 package storagetest
 
 import (
@@ -25,6 +25,7 @@ func Run(t *testing.T, open func(t *testing.T) *storage.Stores) {
 	t.Run("Offline", func(t *testing.T) { runOffline(t, open) })
 	t.Run("UserData", func(t *testing.T) { runUserData(t, open) })
 	t.Run("PubSub", func(t *testing.T) { runPubSub(t, open) })
+	t.Run("Archive", func(t *testing.T) { runArchive(t, open) })
 }
 
 // fresh opens stores for one subtest and closes them after it.

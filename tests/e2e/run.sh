@@ -2,10 +2,10 @@
 # End-to-end test: build bin/meridian, run one node on free loopback ports
 # with a fresh data dir, drive it with slixmpp (tests/e2e/slixmpp_e2e.py),
 # kill -9 it while the clients are still connected, restart it on the same
-# data dir and check that accounts, rosters, a vCard and bookmarks
-# survived, read /metrics, and stop it with SIGTERM. The server is always
-# stopped on exit; the exit status is the test result. The last line is
-# "N passed, N failed".
+# data dir and check that accounts, rosters, message archives, a vCard,
+# bookmarks and a PEP item survived, read /metrics, and stop it with
+# SIGTERM. The server is always stopped on exit; the exit status is the
+# test result. The last line is "N passed, N failed".
 #
 # Environment:
 #   GO=go                 the Go command

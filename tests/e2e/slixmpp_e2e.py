@@ -7,7 +7,7 @@ Two modes:
   full   (default) two users register in-band (XEP-0077), log in (A over
          STARTTLS, B over direct TLS, XEP-0368), subscribe to each other,
          see each other's presence and roster pushes (RFC 6121), exchange
-         messages, publish and receive personal events (XEP-0163: A
+         messages, find them in their archives (XEP-0313), publish and receive personal events (XEP-0163: A
          publishes with publish-options, B reads the item, then advertises
          +notify in its entity capabilities, XEP-0115, and is notified) and
          ping the server (XEP-0199); B's connection is then cut and B
@@ -19,7 +19,8 @@ Two modes:
          still open; otherwise both close their streams.
   check  after a restart: both users log in again, their rosters still
          hold each other with subscription "both", and A's vCard,
-         bookmarks and PEP item are still there.
+         bookmarks and PEP item are still there, and their archives the
+         messages.
 
 Every step has a timeout. On a failure the script prints what it expected,
 what it saw, and the last XML each client exchanged, then exits 1. The last
@@ -94,6 +95,7 @@ class Client(slixmpp.ClientXMPP):
         self.roster_items = {}  # bare jid -> subscription, from the last fetch
         self.roster_ver = None
         self.messages = []  # (from full jid, body)
+        self.stanza_ids = {}  # body -> {by: id} of the message's <stanza-id/>s (XEP-0359)
         self.offered = []  # stream features of the last <stream:features>
         self.pep_items = []  # (node, item id) of PEP notifications received
         self.waiting = None  # what until() waits for, for timeout reports
@@ -146,6 +148,7 @@ class Client(slixmpp.ClientXMPP):
         self.register_plugin("xep_0004")
         self.register_plugin("xep_0060")
         self.register_plugin("xep_0115")
+        self.register_plugin("xep_0313")
         if register:
             # slixmpp 1.8 queues every iq until the session starts, so the
             # XEP-0077 plugin's own pre-authentication iqs would never
@@ -249,6 +252,8 @@ class Client(slixmpp.ClientXMPP):
     def _on_message(self, msg):
         if msg["type"] in ("chat", "normal") and msg["body"]:
             self.messages.append((msg["from"], msg["body"]))
+            self.stanza_ids[msg["body"]] = {
+                sid.get("by"): sid.get("id") for sid in msg.xml.findall("{urn:xmpp:sid:0}stanza-id")}
             self._touch()
 
     def _on_pep(self, msg):
@@ -462,6 +467,8 @@ async def full(args, runner):
             raise Failure(f"A: reply came from {replier}, want {jb}/...")
         return f"{sender} -> {jb}, {replier} -> {sender}"
     await runner.step("A sends a message to B, B replies", messages)
+    await runner.step("both find the exchange in their archives (XEP-0313, XEP-0359 stanza-ids)",
+                      lambda: archives(a, b))
 
     def note(text):
         return ET.fromstring(f"<note xmlns='{PEP_NODE}'>{text}</note>")
@@ -584,6 +591,39 @@ async def full(args, runner):
         await runner.step("both disconnect cleanly", lambda: close_all(a, b))
 
 
+async def archived(x, y):
+    """The bodies and archive ids of x's archive with y's bare JID (one
+    page of up to 10), after checking the archive metadata."""
+    iq = await x["xep_0313"].retrieve(with_jid=slixmpp.JID(y.boundjid.bare), timeout=IQ_TIMEOUT, rsm={"max": 10})
+    results = iq["mam"]["results"]
+    if iq["mam_fin"]["complete"] is not True and str(iq["mam_fin"].xml.get("complete")) != "true":
+        raise Failure(f"{x.name}: archive query not complete: {iq}")
+    out = [(r["mam_result"]["forwarded"]["stanza"]["body"], r["mam_result"]["id"]) for r in results]
+    # RSM <last/> names the newest result.
+    if out and iq["mam_fin"]["rsm"]["last"] != out[-1][1]:
+        raise Failure(f"{x.name}: RSM last {iq['mam_fin']['rsm']['last']!r}, newest result {out[-1][1]!r}")
+    meta = await x["xep_0313"].get_archive_metadata(timeout=IQ_TIMEOUT)
+    if not meta["mam_metadata"]["start"]["id"] or not meta["mam_metadata"]["end"]["id"]:
+        raise Failure(f"{x.name}: archive metadata without start and end: {meta}")
+    return out
+
+
+async def archives(a, b):
+    """A's message and B's reply are in both archives, in order, and each
+    recipient got the message with the stanza-id its archive gave it."""
+    want = ["hello from A", "hello back from B"]
+    for x, y in ((a, b), (b, a)):
+        got = await archived(x, y)
+        if [body for body, _ in got] != want:
+            raise Failure(f"{x.name}: archive with {y.name} holds {got}, want {want}")
+        received = want[1] if x is a else want[0]
+        sid = x.stanza_ids.get(received, {}).get(x.boundjid.bare)
+        if sid is None or sid != dict(got)[received]:
+            raise Failure(f"{x.name}: got {received!r} with stanza-ids {x.stanza_ids.get(received)}, "
+                          f"archive id {dict(got)[received]}")
+    return f"{len(want)} messages in each archive, stanza-ids match"
+
+
 async def check(args, runner):
     """After a restart: accounts and rosters survived."""
     domain = args.domain
@@ -618,6 +658,14 @@ async def check(args, runner):
             raise Failure(f"A's node holds {ids}, want ['second'] (max_items 1)")
         return f"{PEP_NODE}: {ids}"
     await runner.step("A's PEP item survived the restart", pep_kept)
+    async def archives_kept():
+        want = ["hello from A", "hello back from B"]
+        for x, y in ((a, b), (b, a)):
+            got = [body for body, _ in await archived(x, y)]
+            if got != want:
+                raise Failure(f"{x.name}: archive with {y.name} holds {got} after the restart, want {want}")
+        return "both archives hold the exchange"
+    await runner.step("both archives still hold the exchange (XEP-0313)", archives_kept)
     await runner.step("both disconnect cleanly", lambda: close_all(a, b))
 
 

@@ -10,6 +10,7 @@ import (
 	_ "github.com/meridian-xmpp/meridian/core/mod/contactaddresses"
 	_ "github.com/meridian-xmpp/meridian/core/mod/disco"
 	_ "github.com/meridian-xmpp/meridian/core/mod/last"
+	_ "github.com/meridian-xmpp/meridian/core/mod/mam"
 	_ "github.com/meridian-xmpp/meridian/core/mod/offline"
 	_ "github.com/meridian-xmpp/meridian/core/mod/pep"
 	_ "github.com/meridian-xmpp/meridian/core/mod/ping"

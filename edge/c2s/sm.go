@@ -150,14 +150,7 @@ func (s *stream) resume(raw *xmltok.Raw) (bool, error) {
 		old.close(nil)
 	}
 	metrics.SMResumptions.WithLabelValues("resumed").Inc()
-	s.log = s.log.With("jid", s.fullStr)
-	s.mu.Lock()
-	s.w = w
-	down := s.shuttingDown
-	s.mu.Unlock()
-	if down {
-		w.close(&stanza.StreamError{Condition: stanza.SystemShutdown})
-	}
+	s.attach(w)
 	return true, nil
 }
 

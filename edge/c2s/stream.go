@@ -354,6 +354,13 @@ func (s *stream) preSessionIQ(raw *xmltok.Raw) (bool, error) {
 	}
 	b.sess, b.full = sess, s.full
 	s.sess, s.b = sess, b
+	s.attach(w)
+	return true, nil
+}
+
+// attach makes w the stream's writer once a session is bound or resumed;
+// a shutdown that began meanwhile ends it at once.
+func (s *stream) attach(w *writer) {
 	s.log = s.log.With("jid", s.fullStr)
 	s.mu.Lock()
 	s.w = w
@@ -362,5 +369,4 @@ func (s *stream) preSessionIQ(raw *xmltok.Raw) (bool, error) {
 	if down {
 		w.close(&stanza.StreamError{Condition: stanza.SystemShutdown})
 	}
-	return true, nil
 }

@@ -288,11 +288,9 @@ func (c *Core) bounce(ctx context.Context, st *stanza.Stanza, e *stanza.Error) {
 		return
 	}
 	metrics.StanzaErrors.WithLabelValues(e.Condition).Inc()
-	from := st.To
-	if from.IsZero() {
-		from = st.From.DomainJID()
-	}
-	c.route(ctx, stanza.ErrorReply(st, e, from), nil)
+	// RFC 6120 §8.1.2.1: the answer to a stanza without a to (handled
+	// for the sender's own account) carries no from.
+	c.route(ctx, stanza.ErrorReply(st, e, st.To), nil)
 }
 
 func (c *Core) drop(reason string) { metrics.Dropped.WithLabelValues(reason).Inc() }

@@ -148,3 +148,15 @@ func TestReceiptsAndChatStatesPassThrough(t *testing.T) {
 		t.Fatalf("chat state: %s", c)
 	}
 }
+
+// RFC 6120 §8.1.2.1: an error to a stanza the client sent without a to
+// comes back without a from, like its results.
+func TestErrorToOwnAccountHasNoFrom(t *testing.T) {
+	s := smConfig(t, "5m")
+	a := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "a")
+	a.Send("<iq type='get' id='u'><query xmlns='urn:example:unknown'/></iq>")
+	r := a.Expect("iq")
+	if r.Attr("type") != "error" || xmpptest.Condition(r) != "service-unavailable" || r.HasAttr("from") {
+		t.Fatalf("%s", r)
+	}
+}

@@ -60,7 +60,9 @@ func (s *stream) handle(raw *xmltok.Raw) error {
 	if raw.Space != stanza.NSClient || kind == stanza.Other {
 		return s.nonza(raw)
 	}
-	s.b.handled()
+	// XEP-0198 h counts a stanza once it is handled: routed, stored or
+	// answered, never before.
+	defer s.b.handled()
 	st := &stanza.Stanza{Kind: kind, Type: raw.Type, ID: raw.ID, From: s.full}
 	if raw.HasTo {
 		to, err := jid.Parse(raw.To)

@@ -415,3 +415,32 @@ func TestCSIHoldsBackNonUrgent(t *testing.T) {
 		t.Fatalf("%s", m)
 	}
 }
+
+// RFC 6120 §4.4: after its closing tag the server waits for the client's
+// before it closes the connection, so the client is not cut off while it
+// answers.
+func TestServerWaitsForClientClose(t *testing.T) {
+	s := smConfig(t, "5m")
+	c := xmpptest.Login(t, s.C2S, "localhost", "bob", "pw", "b")
+	c.Send("<nonsense xmlns='urn:example'/>")
+	el := c.Next()
+	if el.Local != "error" {
+		t.Fatalf("%s", el)
+	}
+	if _, err := c.TryNext(); err == nil {
+		t.Fatal("expected the server's closing tag")
+	}
+	// The connection is still open for our answer.
+	c.Net.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	var b [1]byte
+	if _, err := c.Net.Read(b[:]); err == nil {
+		t.Fatal("unexpected data after the closing tag")
+	} else if ne, ok := err.(interface{ Timeout() bool }); !ok || !ne.Timeout() {
+		t.Fatalf("connection closed before the client's closing tag: %v", err)
+	}
+	c.Send("</stream:stream>")
+	c.Net.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Net.Read(b[:]); err == nil {
+		t.Fatal("connection not closed after the client's closing tag")
+	}
+}

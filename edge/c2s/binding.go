@@ -202,27 +202,27 @@ func (b *binding) ack(h uint32) bool {
 // sendCount is the h the client may acknowledge at most. b.mu is held.
 func (b *binding) sendCount() uint32 { return b.acked + uint32(len(b.unacked)) }
 
-// detach is called when w's connection is gone without a clean close. It
-// reports whether the session stays, waiting for a resumption; when it
-// does not, the caller ends it.
-func (b *binding) detach(w *writer) bool {
+// release is called when w's connection is done. A session another
+// connection resumed meanwhile is left alone; a resumable one (resumable:
+// the connection was lost, not closed) detaches and waits; any other ends.
+func (b *binding) release(w *writer, resumable bool) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.ended {
-		return true
+	if b.ended || b.w != w {
+		b.mu.Unlock()
+		return
 	}
-	if b.w != w {
-		// Another connection resumed the session already.
-		return true
-	}
-	if b.resumeID == "" || b.noResume {
-		return false
+	if !resumable || b.resumeID == "" || b.noResume {
+		// No resumption may slip in before end runs.
+		b.noResume = true
+		b.mu.Unlock()
+		b.end()
+		return
 	}
 	b.w = nil
 	b.asked = false
 	b.timer = time.AfterFunc(b.resumeTO, b.expire)
 	metrics.SMDetached.Inc()
-	return true
+	b.mu.Unlock()
 }
 
 // expire ends a session nobody resumed in time.

@@ -2,6 +2,7 @@ package c2s
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -49,6 +50,8 @@ type stream struct {
 	// resumable: the stream ended in a way that lets a stream-managed
 	// session wait for resumption (connection lost, timed out).
 	resumable bool
+	// peerClosed: the client sent its closing tag.
+	peerClosed bool
 
 	mu           sync.Mutex
 	closed       bool
@@ -108,12 +111,18 @@ func (s *stream) finish() {
 		s.mu.Lock()
 		keep := s.resumable && !s.shuttingDown
 		s.mu.Unlock()
-		if !keep || !s.b.detach(s.w) {
-			s.b.end()
-		}
+		s.b.release(s.w, keep)
 	}
 	if s.w != nil {
 		s.w.close(nil)
+		select {
+		case <-s.w.flushed:
+			if !s.peerClosed {
+				s.awaitPeerClose()
+			}
+			s.w.shut()
+		case <-s.w.done:
+		}
 		<-s.w.done
 	}
 	s.releaseBuffer()
@@ -135,6 +144,7 @@ func (s *stream) fail(err error) {
 			s.resumable = true
 		case errors.Is(err, xmltok.ErrStreamEnd):
 			se = nil
+			s.peerClosed = true
 		default:
 			s.log.Debug("stream ended", "err", err)
 			s.resumable = true
@@ -370,3 +380,29 @@ func (s *stream) attach(w *writer) {
 		w.close(&stanza.StreamError{Condition: stanza.SystemShutdown})
 	}
 }
+
+// awaitPeerClose gives the client closeGrace to send its closing tag after
+// ours (RFC 6120 §4.4), reading and discarding what comes before it, so
+// that it is not cut off mid-write.
+func (s *stream) awaitPeerClose() {
+	s.conn.SetReadDeadline(time.Now().Add(closeGrace))
+	var buf [512]byte
+	var tail []byte
+	for {
+		n, err := s.conn.Read(buf[:])
+		if n > 0 {
+			tail = append(tail, buf[:n]...)
+			if bytes.Contains(tail, streamEnd) {
+				return
+			}
+			if len(tail) > len(streamEnd) {
+				tail = append(tail[:0], tail[len(tail)-len(streamEnd):]...)
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+var streamEnd = []byte("stream>")

@@ -33,13 +33,18 @@ type writer struct {
 	closed  bool                // the connection is closed
 
 	lastWrite atomic.Int64  // unix nanoseconds of the last flush
+	flushed   chan struct{} // closed once the closing tag is written
 	done      chan struct{} // closed once the connection is closed
 }
+
+// closeGrace is how long the server waits, after its closing tag, for the
+// client's own before it closes the connection (RFC 6120 §4.4).
+const closeGrace = 2 * time.Second
 
 var bufPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
 
 func newWriter(conn net.Conn, queue int, timeout time.Duration) *writer {
-	w := &writer{conn: conn, max: queue, timeout: timeout, done: make(chan struct{})}
+	w := &writer{conn: conn, max: queue, timeout: timeout, flushed: make(chan struct{}), done: make(chan struct{})}
 	w.lastWrite.Store(time.Now().UnixNano())
 	return w
 }
@@ -115,8 +120,15 @@ func (w *writer) flush() {
 			}
 			bw.WriteString("</stream:stream>")
 			w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
-			bw.Flush()
-			w.shut()
+			if bw.Flush() != nil {
+				w.shut()
+				return
+			}
+			// The client may still send its closing tag (RFC 6120 §4.4):
+			// the reader waits for it; if the reader is busy elsewhere,
+			// the connection closes after the grace period anyway.
+			close(w.flushed)
+			time.AfterFunc(closeGrace, w.shut)
 			return
 		}
 		w.conn.SetWriteDeadline(time.Now().Add(w.timeout))

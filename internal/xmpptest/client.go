@@ -155,6 +155,12 @@ func (c *Conn) ExpectClosed() {
 		if errors.As(err, &ne) && ne.Timeout() {
 			c.T.Fatalf("connection still open")
 		}
+		if errors.Is(err, xmltok.ErrStreamEnd) {
+			// Answer the server's closing tag with ours (RFC 6120 §4.4),
+			// as a client does; the server then closes at once.
+			c.Net.SetWriteDeadline(time.Now().Add(c.Timeout))
+			c.Net.Write([]byte("</stream:stream>"))
+		}
 		break
 	}
 	c.Net.SetReadDeadline(time.Now().Add(c.Timeout))

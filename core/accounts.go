@@ -54,7 +54,15 @@ func (c *Core) CreateUser(ctx context.Context, bare jid.JID, password string) er
 	if err != nil {
 		return err
 	}
-	return c.stores.Accounts.CreateAccount(ctx, a)
+	if err := c.stores.Accounts.CreateAccount(ctx, a); err != nil {
+		return err
+	}
+	for _, h := range c.hooks {
+		if h.UserCreated != nil {
+			h.UserCreated(ctx, bare)
+		}
+	}
+	return nil
 }
 
 // SetPassword implements module.Host.

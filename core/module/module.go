@@ -128,6 +128,9 @@ type Hooks struct {
 	SessionClosed func(ctx context.Context, s SessionInfo, status string, last bool)
 	// UserRemoved runs when an account is deleted: remove its data.
 	UserRemoved func(ctx context.Context, user jid.JID)
+	// UserCreated runs after an account was created (in-band
+	// registration, admin API, command line).
+	UserCreated func(ctx context.Context, user jid.JID)
 	// OfflineMessage may store a message for a user with no available
 	// resource. Return true when stored.
 	OfflineMessage func(ctx context.Context, st *stanza.Stanza) bool

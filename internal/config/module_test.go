@@ -46,6 +46,19 @@ type (
 		MaxItemsLimit int `toml:"max_items_limit"`
 		MaxNodes      int `toml:"max_nodes"`
 	}
+	eventPusherEndpoint struct {
+		URL         string   `toml:"url"`
+		Secret      string   `toml:"secret"`
+		Events      []string `toml:"events"`
+		Queue       int      `toml:"queue"`
+		MaxAttempts int      `toml:"max_attempts"`
+	}
+	eventPusherSettings struct {
+		Endpoints    []eventPusherEndpoint `toml:"endpoints"`
+		Timeout      string                `toml:"timeout"`
+		RetryInitial string                `toml:"retry_initial"`
+		RetryMax     string                `toml:"retry_max"`
+	}
 	mamSettings struct {
 		DefaultPage int    `toml:"default_page"`
 		MaxPage     int    `toml:"max_page"`
@@ -63,21 +76,22 @@ type (
 // module without settings.
 func documentedModules() map[string]any {
 	return map[string]any{
-		"roster":    &rosterSettings{Versioning: true, MaxItems: 1000},
-		"disco":     nil,
-		"carbons":   nil,
-		"bookmarks": nil,
-		"ping":      nil,
-		"version":   &versionSettings{Name: "Meridian"},
-		"time":      nil,
-		"last":      nil,
-		"offline":   &offlineSettings{MaxPerUser: 1000},
-		"mam":       &mamSettings{DefaultPage: 50, MaxPage: 250, Default: "always"},
-		"pep":       &pepSettings{MaxItemSize: 256 << 10, MaxItemsLimit: 256, MaxNodes: 256},
-		"register":  &registerSettings{RateLimit: 10, RateWindow: Duration{time.Minute}, AllowPasswordChange: true, AllowRemove: true},
-		"vcard":     &vcardSettings{MaxSize: 65536, PEPConversion: true},
-		"private":   &privateSettings{MaxSize: 65536},
-		"blocking":  &blockingSettings{MaxItems: 1000},
+		"roster":       &rosterSettings{Versioning: true, MaxItems: 1000},
+		"disco":        nil,
+		"carbons":      nil,
+		"bookmarks":    nil,
+		"ping":         nil,
+		"version":      &versionSettings{Name: "Meridian"},
+		"time":         nil,
+		"last":         nil,
+		"offline":      &offlineSettings{MaxPerUser: 1000},
+		"event_pusher": &eventPusherSettings{Timeout: "5s", RetryInitial: "500ms", RetryMax: "1m"},
+		"mam":          &mamSettings{DefaultPage: 50, MaxPage: 250, Default: "always"},
+		"pep":          &pepSettings{MaxItemSize: 256 << 10, MaxItemsLimit: 256, MaxNodes: 256},
+		"register":     &registerSettings{RateLimit: 10, RateWindow: Duration{time.Minute}, AllowPasswordChange: true, AllowRemove: true},
+		"vcard":        &vcardSettings{MaxSize: 65536, PEPConversion: true},
+		"private":      &privateSettings{MaxSize: 65536},
+		"blocking":     &blockingSettings{MaxItems: 1000},
 		// The deploy file writes each list out empty ([]), which decodes
 		// to an empty list rather than nil.
 		"contact_addresses": &contactAddressesSettings{

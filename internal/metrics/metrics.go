@@ -74,6 +74,15 @@ var (
 		Namespace: ns, Subsystem: "sm", Name: "detached_sessions",
 		Help: "Sessions whose connection is gone, waiting to be resumed.",
 	})
+	// Webhooks (event_pusher module).
+	EventsDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Subsystem: "events", Name: "dropped_total",
+		Help: "Webhook events not delivered, by endpoint and reason (queue_full, gave_up).",
+	}, []string{"endpoint", "reason"})
+	EventsDelivered = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Subsystem: "events", Name: "delivered_total",
+		Help: "Webhook events delivered (2xx), by endpoint.",
+	}, []string{"endpoint"})
 	SMResumptions = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: ns, Subsystem: "sm", Name: "resumptions_total",
 		Help: "Resumption outcomes: resumed, unknown (failed), expired (timed out unresumed).",
@@ -86,7 +95,7 @@ func init() {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		Connections, ConnectionsTotal, AuthResults, StreamErrors,
 		StanzasIn, StanzasOut, StanzaErrors, Dropped, Sessions, Registrations,
-		SMEnabled, SMDetached, SMResumptions,
+		SMEnabled, SMDetached, SMResumptions, EventsDropped, EventsDelivered,
 	)
 }
 

@@ -9,6 +9,7 @@ import (
 	_ "github.com/meridian-xmpp/meridian/core/mod/carbons"
 	_ "github.com/meridian-xmpp/meridian/core/mod/contactaddresses"
 	_ "github.com/meridian-xmpp/meridian/core/mod/disco"
+	_ "github.com/meridian-xmpp/meridian/core/mod/eventpusher"
 	_ "github.com/meridian-xmpp/meridian/core/mod/last"
 	_ "github.com/meridian-xmpp/meridian/core/mod/mam"
 	_ "github.com/meridian-xmpp/meridian/core/mod/offline"

@@ -67,11 +67,11 @@ var (
 	}, []string{"result"})
 	// Stream management (XEP-0198).
 	SMEnabled = prometheus.NewCounter(prometheus.CounterOpts{
-		Namespace: ns, Subsystem: "sm", Name: "enabled_total",
+		Namespace: ns, Subsystem: "c2s", Name: "sm_enabled_total",
 		Help: "Streams that enabled stream management.",
 	})
 	SMDetached = prometheus.NewGauge(prometheus.GaugeOpts{
-		Namespace: ns, Subsystem: "sm", Name: "detached_sessions",
+		Namespace: ns, Subsystem: "c2s", Name: "sm_detached_sessions",
 		Help: "Sessions whose connection is gone, waiting to be resumed.",
 	})
 	// Webhooks (event_pusher module).
@@ -84,7 +84,7 @@ var (
 		Help: "Webhook events delivered (2xx), by endpoint.",
 	}, []string{"endpoint"})
 	SMResumptions = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: ns, Subsystem: "sm", Name: "resumptions_total",
+		Namespace: ns, Subsystem: "c2s", Name: "sm_resumptions_total",
 		Help: "Resumption outcomes: resumed, unknown (failed), expired (timed out unresumed).",
 	}, []string{"result"})
 )
@@ -105,6 +105,9 @@ var (
 )
 
 func init() {
+	for _, r := range []string{"resumed", "unknown", "expired"} {
+		SMResumptions.WithLabelValues(r)
+	}
 	for k, name := range []string{"other", "message", "presence", "iq"} {
 		inByKind[k] = StanzasIn.WithLabelValues(name)
 		outByKind[k] = StanzasOut.WithLabelValues(name)

@@ -179,6 +179,10 @@ func New(h module.Host, cfg any) (module.Instance, error) {
 				w.kinds[k] = true
 			}
 		}
+		// The endpoint's series exist from the start, at zero.
+		metrics.EventsDelivered.WithLabelValues(w.name)
+		metrics.EventsDropped.WithLabelValues(w.name, "queue_full")
+		metrics.EventsDropped.WithLabelValues(w.name, "gave_up")
 		m.workers = append(m.workers, w)
 		m.wg.Add(1)
 		go w.run(ctx)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,7 +70,7 @@ func (c *Core) Request(ctx context.Context, iq *stanza.Stanza) (*stanza.Stanza, 
 		return nil, err
 	}
 	r := c.reqs
-	id := r.prefix + hex.EncodeToString(appendUint(nil, r.seq.Add(1)))
+	id := r.prefix + strconv.FormatUint(r.seq.Add(1), 36)
 	el.SetAttr("id", id)
 	ch := make(chan *stanza.Stanza, 1)
 	r.mu.Lock()
@@ -109,12 +110,4 @@ func (c *Core) response(st *stanza.Stanza) bool {
 	}
 	p.ch <- st
 	return true
-}
-
-func appendUint(b []byte, v uint64) []byte {
-	for v >= 0x80 {
-		b = append(b, byte(v)|0x80)
-		v >>= 7
-	}
-	return append(b, byte(v))
 }

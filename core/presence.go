@@ -2,8 +2,6 @@ package core
 
 import (
 	"context"
-	"strconv"
-	"strings"
 
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"github.com/meridian-xmpp/meridian/xmpp/stanza"
@@ -111,15 +109,7 @@ func priorityOf(st *stanza.Stanza) int {
 	if err != nil {
 		return 0
 	}
-	p := el.Child(stanza.NSClient, "priority")
-	if p == nil {
-		return 0
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(p.Text))
-	if err != nil || n < -128 || n > 127 {
-		return 0
-	}
-	return n
+	return stanza.Priority(el)
 }
 
 // statusOf reads <status/> of a presence.

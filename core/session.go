@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"sync"
+	"sync/atomic"
 
 	"github.com/meridian-xmpp/meridian/core/module"
 	"github.com/meridian-xmpp/meridian/internal/metrics"
@@ -33,7 +34,10 @@ type session struct {
 	interested bool
 	directed   map[jid.JID]struct{}
 	status     string // text of the last unavailable presence
-	closed     bool
+
+	// closed is set when the session ends: from then on the router treats
+	// its full JID as unbound, while it is still being taken down.
+	closed atomic.Bool
 }
 
 var _ link.Session = (*session)(nil)
@@ -63,18 +67,22 @@ func (s *session) Handle(st *stanza.Stanza) {
 // Close implements link.Session. The first call ends the session; every
 // call routes the stanzas the client never acknowledged again.
 func (s *session) Close(undelivered []*stanza.Stanza) {
+	first := s.closed.CompareAndSwap(false, true)
 	s.mu.Lock()
-	first := !s.closed
-	s.closed = true
 	wasAvailable := s.available
 	s.mu.Unlock()
 	ctx := context.Background()
+	if first && wasAvailable {
+		el := stanzaElement("presence", "", s.jid.String(), "unavailable")
+		s.c.clientPresence(ctx, s, stanza.FromElement(el))
+	}
+	// Unavailable now, the session gets none of what is routed again, and
+	// by the time it is unbound (a new session of the user may look for
+	// offline messages) the stanzas are where they belong.
+	for _, st := range undelivered {
+		s.c.redeliver(ctx, s, st)
+	}
 	if first {
-		if wasAvailable {
-			el := stanzaElement("presence", "", s.jid.String(), "unavailable")
-			st := stanza.FromElement(el)
-			s.c.clientPresence(ctx, s, st)
-		}
 		last := s.c.unbind(s)
 		info := s.info()
 		s.mu.Lock()
@@ -85,9 +93,6 @@ func (s *session) Close(undelivered []*stanza.Stanza) {
 				h.SessionClosed(ctx, info, status, last)
 			}
 		}
-	}
-	for _, st := range undelivered {
-		s.c.redeliver(ctx, s, st)
 	}
 }
 
@@ -235,7 +240,7 @@ func (c *Core) session(full jid.JID) *session {
 	if u == nil {
 		return nil
 	}
-	if i := u.find(full); i >= 0 {
+	if i := u.find(full); i >= 0 && !u.sessions[i].closed.Load() {
 		return u.sessions[i]
 	}
 	return nil

@@ -11,13 +11,18 @@ import (
 
 const nsBookmarks = "urn:xmpp:bookmarks:1"
 
-// rawIQ sends a whole IQ and returns its answer, skipping anything else.
+// rawIQ sends a whole IQ and returns its answer, skipping anything else
+// and acknowledging the server's pushes (roster, blocklist) meanwhile.
 func rawIQ(t *testing.T, c *xmpptest.Conn, id, body string) *xmltok.Element {
 	t.Helper()
 	c.Send(body)
 	for i := 0; i < 50; i++ {
-		if el := c.Next(); el.Local == "iq" && el.Attr("id") == id {
+		el := c.Next()
+		if el.Local == "iq" && el.Attr("id") == id {
 			return el
+		}
+		if el.Local == "iq" && el.Attr("type") == "set" {
+			c.Send("<iq type='result' id='" + el.Attr("id") + "'/>")
 		}
 	}
 	t.Fatalf("no answer to %s", id)

@@ -30,18 +30,7 @@ func befriend(t *testing.T, s *xmpptest.Server, a, b string) {
 // iq sends an IQ and returns the answer with its id.
 func iq(t *testing.T, c *xmpptest.Conn, id, attrs, payload string) *xmltok.Element {
 	t.Helper()
-	c.Send("<iq id='" + id + "' " + attrs + ">" + payload + "</iq>")
-	for i := 0; i < 20; i++ {
-		el := c.Next()
-		if el.Local == "iq" && el.Attr("id") == id {
-			return el
-		}
-		if el.Local == "iq" && el.Attr("type") == "set" {
-			c.Send("<iq type='result' id='" + el.Attr("id") + "'/>")
-		}
-	}
-	t.Fatalf("no answer to iq %s", id)
-	return nil
+	return rawIQ(t, c, id, "<iq id='"+id+"' "+attrs+">"+payload+"</iq>")
 }
 
 func expectError(t *testing.T, r *xmltok.Element, cond string) {

@@ -10,9 +10,7 @@ package userdata
 import (
 	"context"
 	"errors"
-	"hash/maphash"
 	"strings"
-	"sync"
 
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 )
@@ -51,27 +49,4 @@ func CheckKey(key string) error {
 		return ErrBadKey
 	}
 	return nil
-}
-
-// Locks serialises the read-modify-write cycles of one user's values (two
-// resources changing the same document at once) without one lock per
-// user: each user maps to one of a fixed set of mutexes. The zero value
-// is ready to use. A holder must not take a second user's lock.
-type Locks struct {
-	once    sync.Once
-	seed    maphash.Seed
-	stripes [256]sync.Mutex
-}
-
-// Lock locks user's stripe and returns the function that unlocks it.
-func (l *Locks) Lock(user jid.JID) (unlock func()) {
-	l.once.Do(func() { l.seed = maphash.MakeSeed() })
-	var h maphash.Hash
-	h.SetSeed(l.seed)
-	h.WriteString(user.Local())
-	h.WriteByte('@')
-	h.WriteString(user.Domain())
-	mu := &l.stripes[h.Sum64()%uint64(len(l.stripes))]
-	mu.Lock()
-	return mu.Unlock
 }

@@ -3,6 +3,7 @@ package c2s
 import (
 	"bytes"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/meridian-xmpp/meridian/internal/metrics"
@@ -34,8 +35,8 @@ type binding struct {
 	resumeTO time.Duration
 	unacked  []*stanza.Stanza
 	acked    uint32
-	inbound  uint32 // stanzas handled from the client (the h we report)
-	asked    bool   // an <r/> is outstanding
+	inbound  atomic.Uint32 // stanzas handled from the client (the h we report)
+	asked    bool          // an <r/> is outstanding
 	timer    *time.Timer
 	noResume bool // the core ended the session, or the stream ended cleanly
 	ended    bool
@@ -72,15 +73,12 @@ func (b *binding) Close(e *stanza.StreamError) {
 	b.mu.Lock()
 	b.noResume = true
 	w := b.w
-	detached := w == nil && !b.ended
 	b.mu.Unlock()
 	if w != nil {
 		w.close(e)
 		return
 	}
-	if detached {
-		b.end()
-	}
+	b.endDetached()
 }
 
 // send hands st to the client, or keeps it for resumption while detached.
@@ -175,12 +173,9 @@ var (
 	encryptedTag = []byte("<encrypted")
 )
 
-// handled counts a stanza received from the client (XEP-0198 h).
-func (b *binding) handled() {
-	b.mu.Lock()
-	b.inbound++
-	b.mu.Unlock()
-}
+// handled counts a stanza received from the client (XEP-0198 h): an
+// atomic, as it runs for every stanza; it wraps at 2^32 as h does.
+func (b *binding) handled() { b.inbound.Add(1) }
 
 // ack processes the client's <a/> acknowledgement (or the h of <resume/>). It
 // returns false when h acknowledges more than was sent.
@@ -227,13 +222,24 @@ func (b *binding) release(w *writer, resumable bool) {
 
 // expire ends a session nobody resumed in time.
 func (b *binding) expire() {
+	if b.endDetached() {
+		metrics.SMResumptions.WithLabelValues("expired").Inc()
+	}
+}
+
+// endDetached ends the session if it is waiting for a resumption; it
+// reports whether it did.
+func (b *binding) endDetached() bool {
 	b.mu.Lock()
 	detached := b.w == nil && !b.ended
+	if detached {
+		b.noResume = true // no resumption may slip in before end runs
+	}
 	b.mu.Unlock()
 	if detached {
-		metrics.SMResumptions.WithLabelValues("expired").Inc()
 		b.end()
 	}
+	return detached
 }
 
 // end closes the session for good and hands the core every stanza the

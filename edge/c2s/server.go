@@ -241,12 +241,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, b := range waiting {
-		b.mu.Lock()
-		detached := b.w == nil
-		b.mu.Unlock()
-		if detached {
-			b.end()
-		}
+		b.endDetached()
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()

@@ -36,16 +36,15 @@ func (s *stream) smNonza(raw *xmltok.Raw) error {
 	switch raw.Local {
 	case "r":
 		b.mu.Lock()
-		h := b.inbound
 		enabled := b.sm
 		b.mu.Unlock()
 		if !enabled {
 			return smUnexpected()
 		}
-		s.w.enqueue(ackAnswer(h))
+		s.w.enqueue(ackAnswer(b.inbound.Load()))
 		return nil
 	case "a":
-		h, err := smCount(raw)
+		_, h, err := smCount(raw)
 		if err != nil {
 			return err
 		}
@@ -96,13 +95,9 @@ func (s *stream) smNonza(raw *xmltok.Raw) error {
 // resume handles <resume/> after authentication, before binding. It
 // returns done when the stream took over the old session.
 func (s *stream) resume(raw *xmltok.Raw) (bool, error) {
-	el, err := xmltok.Parse(raw.Bytes, stanza.NSSM, nil)
+	el, h, err := smCount(raw)
 	if err != nil {
 		return false, err
-	}
-	h, err := strconv.ParseUint(el.Attr("h"), 10, 32)
-	if err != nil {
-		return false, &stanza.StreamError{Condition: stanza.BadFormat, Text: "h must be an unsigned 32-bit integer"}
 	}
 	b := s.srv.lookup(el.Attr("previd"))
 	if b == nil || b.full.Bare() != s.user {
@@ -116,10 +111,10 @@ func (s *stream) resume(raw *xmltok.Raw) (bool, error) {
 		metrics.SMResumptions.WithLabelValues("unknown").Inc()
 		return false, s.write(smFailed("item-not-found", -1))
 	}
-	if !b.ack(uint32(h)) {
+	if !b.ack(h) {
 		sent := b.sendCount()
 		b.mu.Unlock()
-		return false, tooHigh(uint32(h), sent)
+		return false, tooHigh(h, sent)
 	}
 	old := b.w
 	if b.timer != nil {
@@ -133,7 +128,7 @@ func (s *stream) resume(raw *xmltok.Raw) (bool, error) {
 	b.asked = false
 	// <resumed/> first, then everything not acknowledged, in order, then
 	// a request for an acknowledgement of it.
-	w.enqueue([]byte("<resumed xmlns='" + stanza.NSSM + "' previd='" + b.resumeID + "' h='" + strconv.FormatUint(uint64(b.inbound), 10) + "'/>"))
+	w.enqueue([]byte("<resumed xmlns='" + stanza.NSSM + "' previd='" + b.resumeID + "' h='" + strconv.FormatUint(uint64(b.inbound.Load()), 10) + "'/>"))
 	for _, st := range b.unacked {
 		w.enqueue(st.Bytes)
 	}
@@ -154,16 +149,17 @@ func (s *stream) resume(raw *xmltok.Raw) (bool, error) {
 	return true, nil
 }
 
-func smCount(raw *xmltok.Raw) (uint32, error) {
+// smCount parses an <a/> or <resume/> and its h.
+func smCount(raw *xmltok.Raw) (*xmltok.Element, uint32, error) {
 	el, err := xmltok.Parse(raw.Bytes, stanza.NSSM, nil)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	h, err := strconv.ParseUint(el.Attr("h"), 10, 32)
 	if err != nil {
-		return 0, &stanza.StreamError{Condition: stanza.BadFormat, Text: "h must be an unsigned 32-bit integer"}
+		return nil, 0, &stanza.StreamError{Condition: stanza.BadFormat, Text: "h must be an unsigned 32-bit integer"}
 	}
-	return uint32(h), nil
+	return el, uint32(h), nil
 }
 
 func ackAnswer(h uint32) []byte {

@@ -6,6 +6,10 @@
 package stanza
 
 import (
+	"strconv"
+	"strings"
+	"time"
+
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
 )
@@ -21,8 +25,11 @@ const (
 	NSSASL    = "urn:ietf:params:xml:ns:xmpp-sasl"
 	NSBind    = "urn:ietf:params:xml:ns:xmpp-bind"
 	NSSession = "urn:ietf:params:xml:ns:xmpp-session"
-	NSSM      = "urn:xmpp:sm:3"  // stream management, XEP-0198
-	NSCSI     = "urn:xmpp:csi:0" // client state indication, XEP-0352
+	NSSM      = "urn:xmpp:sm:3"      // stream management, XEP-0198
+	NSCSI     = "urn:xmpp:csi:0"     // client state indication, XEP-0352
+	NSDelay   = "urn:xmpp:delay"     // delayed delivery, XEP-0203
+	NSForward = "urn:xmpp:forward:0" // stanza forwarding, XEP-0297
+	NSData    = "jabber:x:data"      // data forms, XEP-0004
 )
 
 // Kind is the kind of a top-level element.
@@ -125,4 +132,29 @@ func (s *Stanza) WithTo(to jid.JID) *Stanza {
 	c := el.Copy()
 	c.SetAttr("to", to.String())
 	return FromElement(c)
+}
+
+// Priority reads the <priority/> of a presence element (RFC 6121
+// §4.7.2.3): -128..127, 0 when absent or invalid.
+func Priority(presence *xmltok.Element) int {
+	p := presence.Child(NSClient, "priority")
+	if p == nil {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(p.Text))
+	if err != nil || n < -128 || n > 127 {
+		return 0
+	}
+	return n
+}
+
+// StampFormat is the XEP-0082 DateTime layout of delay stamps, in UTC with
+// milliseconds.
+const StampFormat = "2006-01-02T15:04:05.000Z"
+
+// Delay returns a XEP-0203 <delay/> from an entity at a time.
+func Delay(from string, at time.Time) *xmltok.Element {
+	return xmltok.NewElement(NSDelay, "delay",
+		xmltok.Attr{Name: "from", Value: from},
+		xmltok.Attr{Name: "stamp", Value: at.UTC().Format(StampFormat)})
 }

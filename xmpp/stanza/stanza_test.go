@@ -101,3 +101,20 @@ func TestErrorApplicationCondition(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 }
+
+func TestPriority(t *testing.T) {
+	for in, want := range map[string]int{
+		"<presence/>": 0, "<presence><priority>5</priority></presence>": 5,
+		"<presence><priority> -128 </priority></presence>": -128,
+		"<presence><priority>128</priority></presence>":    0,
+		"<presence><priority>high</priority></presence>":   0,
+	} {
+		el, err := xmltok.Parse([]byte(in), NSClient, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Priority(el); got != want {
+			t.Errorf("%s: %d, want %d", in, got, want)
+		}
+	}
+}

@@ -57,6 +57,7 @@ import (
 	"github.com/meridian-xmpp/meridian/core/module"
 	"github.com/meridian-xmpp/meridian/core/userdata"
 	"github.com/meridian-xmpp/meridian/internal/metrics"
+	"github.com/meridian-xmpp/meridian/internal/userlock"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"github.com/meridian-xmpp/meridian/xmpp/stanza"
 	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
@@ -109,7 +110,7 @@ type Module struct {
 	store  userdata.Store
 	roster rosterItems // nil: no roster, no presence effects
 	log    *slog.Logger
-	locks  userdata.Locks
+	locks  userlock.Locks
 	seq    atomic.Uint64
 
 	mu         sync.RWMutex
@@ -328,31 +329,23 @@ func items(el *xmltok.Element) ([]jid.JID, error) {
 }
 
 func (m *Module) block(ctx context.Context, user jid.JID, items []jid.JID) error {
-	unlock := m.locks.Lock(user)
-	old, err := m.current(ctx, user)
-	if err != nil {
-		unlock()
-		return stanza.ErrInternalServerError
-	}
-	all := append([]jid.JID(nil), old.items...)
 	var added []jid.JID
-	for _, j := range items {
-		if !old.has(j) {
-			all = append(all, j)
-			added = append(added, j)
+	err := m.edit(ctx, user, func(old *list) ([]jid.JID, bool, error) {
+		all := append([]jid.JID(nil), old.items...)
+		for _, j := range items {
+			if !old.has(j) {
+				all = append(all, j)
+				added = append(added, j)
+			}
 		}
-	}
-	if m.cfg.MaxItems > 0 && len(added) > 0 && len(all) > m.cfg.MaxItems {
-		unlock()
-		return stanza.ErrNotAcceptable.WithText(fmt.Sprintf("a blocklist holds at most %d items", m.cfg.MaxItems))
-	}
-	if len(added) > 0 {
-		if err := m.save(ctx, user, newList(all)); err != nil {
-			unlock()
-			return err
+		if m.cfg.MaxItems > 0 && len(added) > 0 && len(all) > m.cfg.MaxItems {
+			return nil, false, stanza.ErrNotAcceptable.WithText(fmt.Sprintf("a blocklist holds at most %d items", m.cfg.MaxItems))
 		}
+		return all, len(added) > 0, nil
+	})
+	if err != nil {
+		return err
 	}
-	unlock()
 	m.push(user, newList(items).element("block"))
 	m.blocked(ctx, user, added)
 	return nil
@@ -360,16 +353,13 @@ func (m *Module) block(ctx context.Context, user jid.JID, items []jid.JID) error
 
 // unblock removes items, or every item when items is empty (§3.5).
 func (m *Module) unblock(ctx context.Context, user jid.JID, items []jid.JID) error {
-	unlock := m.locks.Lock(user)
-	old, err := m.current(ctx, user)
-	if err != nil {
-		unlock()
-		return stanza.ErrInternalServerError
-	}
-	var kept, removed []jid.JID
-	if len(items) == 0 {
-		removed = old.items
-	} else {
+	var removed []jid.JID
+	err := m.edit(ctx, user, func(old *list) ([]jid.JID, bool, error) {
+		if len(items) == 0 {
+			removed = old.items
+			return nil, len(removed) > 0, nil
+		}
+		var kept []jid.JID
 		drop := newList(items)
 		for _, j := range old.items {
 			if drop.has(j) {
@@ -378,17 +368,30 @@ func (m *Module) unblock(ctx context.Context, user jid.JID, items []jid.JID) err
 				kept = append(kept, j)
 			}
 		}
+		return kept, len(removed) > 0, nil
+	})
+	if err != nil {
+		return err
 	}
-	if len(removed) > 0 {
-		if err := m.save(ctx, user, newList(kept)); err != nil {
-			unlock()
-			return err
-		}
-	}
-	unlock()
 	m.push(user, newList(items).element("unblock"))
 	m.unblocked(ctx, user, removed)
 	return nil
+}
+
+// edit changes a user's blocklist under the user's lock: change gets the
+// current list and returns the new items and whether they differ.
+func (m *Module) edit(ctx context.Context, user jid.JID, change func(old *list) ([]jid.JID, bool, error)) error {
+	unlock := m.locks.Lock(user)
+	defer unlock()
+	old, err := m.current(ctx, user)
+	if err != nil {
+		return stanza.ErrInternalServerError
+	}
+	next, changed, err := change(old)
+	if err != nil || !changed {
+		return err
+	}
+	return m.save(ctx, user, newList(next))
 }
 
 // current reads the blocklist for a change; the caller holds the lock.

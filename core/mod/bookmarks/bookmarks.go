@@ -15,6 +15,7 @@ import (
 
 	"github.com/meridian-xmpp/meridian/core/mod/pep"
 	"github.com/meridian-xmpp/meridian/core/module"
+	"github.com/meridian-xmpp/meridian/internal/userlock"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"github.com/meridian-xmpp/meridian/xmpp/stanza"
 	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
@@ -55,13 +56,12 @@ type Module struct {
 	once sync.Once
 	pep  *pep.Module
 
-	mu      sync.Mutex
-	syncing map[jid.JID]bool // owners whose nodes this module is rewriting
+	syncing userlock.Busy // owners whose nodes this module is rewriting
 }
 
 // New provisions the module.
 func New(h module.Host, _ any) (module.Instance, error) {
-	m := &Module{h: h, log: h.Logger().With("module", "bookmarks"), syncing: map[jid.JID]bool{}}
+	m := &Module{h: h, log: h.Logger().With("module", "bookmarks")}
 	h.AddFeature(module.Account, NS+"#compat")
 	h.AddFeature(module.Account, NS+"#compat-pep")
 	h.AddHooks(module.Hooks{
@@ -103,14 +103,7 @@ func fromLegacy(storage *xmltok.Element) ([]Bookmark, error) {
 		if err != nil || j.IsZero() {
 			return nil, stanza.ErrBadRequest.WithText("conference without a valid jid")
 		}
-		b := Bookmark{JID: j, Name: c.Attr("name"), Autojoin: c.Attr("autojoin") == "true" || c.Attr("autojoin") == "1"}
-		if n := c.Child(NSLegacy, "nick"); n != nil {
-			b.Nick = n.Text
-		}
-		if p := c.Child(NSLegacy, "password"); p != nil {
-			b.Password = p.Text
-		}
-		out = append(out, b)
+		out = append(out, read(c, NSLegacy, j))
 	}
 	return out, nil
 }
@@ -120,34 +113,14 @@ func legacy(bs []Bookmark) *xmltok.Element {
 	st := xmltok.NewElement(NSLegacy, "storage")
 	for _, b := range bs {
 		c := xmltok.NewElement(NSLegacy, "conference", xmltok.Attr{Name: "jid", Value: b.JID.String()})
-		if b.Name != "" {
-			c.SetAttr("name", b.Name)
-		}
-		c.SetAttr("autojoin", boolAttr(b.Autojoin))
-		if b.Nick != "" {
-			c.Add(xmltok.NewElement(NSLegacy, "nick").SetText(b.Nick))
-		}
-		if b.Password != "" {
-			c.Add(xmltok.NewElement(NSLegacy, "password").SetText(b.Password))
-		}
-		st.Add(c)
+		st.Add(write(c, NSLegacy, b))
 	}
 	return st
 }
 
 // conference renders a bookmark as a XEP-0402 item payload.
 func conference(b Bookmark) *xmltok.Element {
-	c := xmltok.NewElement(NS, "conference")
-	if b.Name != "" {
-		c.SetAttr("name", b.Name)
-	}
-	c.SetAttr("autojoin", boolAttr(b.Autojoin))
-	if b.Nick != "" {
-		c.Add(xmltok.NewElement(NS, "nick").SetText(b.Nick))
-	}
-	if b.Password != "" {
-		c.Add(xmltok.NewElement(NS, "password").SetText(b.Password))
-	}
+	c := write(xmltok.NewElement(NS, "conference"), NS, b)
 	if len(b.Extensions) > 0 {
 		c.Add(xmltok.NewElement(NS, "extensions").Add(b.Extensions...))
 	}
@@ -165,17 +138,39 @@ func fromItem(it pep.Item) (Bookmark, bool) {
 	if err != nil || c.Space != NS || c.Local != "conference" {
 		return Bookmark{}, false
 	}
-	b := Bookmark{JID: j, Name: c.Attr("name"), Autojoin: c.Attr("autojoin") == "true" || c.Attr("autojoin") == "1"}
-	if n := c.Child(NS, "nick"); n != nil {
-		b.Nick = n.Text
-	}
-	if p := c.Child(NS, "password"); p != nil {
-		b.Password = p.Text
-	}
+	b := read(c, NS, j)
 	if x := c.Child(NS, "extensions"); x != nil {
 		b.Extensions = x.Children
 	}
 	return b, true
+}
+
+// read takes what XEP-0048 and XEP-0402 conferences share: the name and
+// autojoin attributes, nick and password children in namespace ns.
+func read(c *xmltok.Element, ns string, room jid.JID) Bookmark {
+	b := Bookmark{JID: room, Name: c.Attr("name"), Autojoin: c.Attr("autojoin") == "true" || c.Attr("autojoin") == "1"}
+	if n := c.Child(ns, "nick"); n != nil {
+		b.Nick = n.Text
+	}
+	if p := c.Child(ns, "password"); p != nil {
+		b.Password = p.Text
+	}
+	return b
+}
+
+// write adds what read takes to c.
+func write(c *xmltok.Element, ns string, b Bookmark) *xmltok.Element {
+	if b.Name != "" {
+		c.SetAttr("name", b.Name)
+	}
+	c.SetAttr("autojoin", boolAttr(b.Autojoin))
+	if b.Nick != "" {
+		c.Add(xmltok.NewElement(ns, "nick").SetText(b.Nick))
+	}
+	if b.Password != "" {
+		c.Add(xmltok.NewElement(ns, "password").SetText(b.Password))
+	}
+	return c
 }
 
 func boolAttr(v bool) string {
@@ -249,24 +244,6 @@ func same(a, b Bookmark) bool {
 	return true
 }
 
-// begin marks owner as being rewritten by this module, so that the
-// changes it makes do not bounce back; false when it already is.
-func (m *Module) begin(owner jid.JID) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.syncing[owner] {
-		return false
-	}
-	m.syncing[owner] = true
-	return true
-}
-
-func (m *Module) end(owner jid.JID) {
-	m.mu.Lock()
-	delete(m.syncing, owner)
-	m.mu.Unlock()
-}
-
 // userSend answers XEP-0048 bookmarks in private storage from the
 // XEP-0402 node (XEP-0402 §5.1): a get reads the node, a set rewrites it
 // and is stored by the private module as well.
@@ -309,12 +286,12 @@ func (m *Module) userSend(ctx context.Context, from module.SessionInfo, st *stan
 		m.reply(from.JID, stanza.ErrorReply(st, err.(*stanza.Error), jid.JID{}))
 		return nil
 	}
-	if m.begin(owner) {
+	if m.syncing.Enter(owner) {
 		err = m.store(ctx, p, owner, bs)
 		if err == nil {
 			err = m.mirrorLegacy(ctx, p, owner, bs)
 		}
-		m.end(owner)
+		m.syncing.Leave(owner)
 	}
 	if err != nil {
 		se, ok := err.(*stanza.Error)
@@ -349,10 +326,10 @@ func (m *Module) observe(ctx context.Context, ev pep.Event) {
 		return
 	}
 	p := m.pep
-	if !m.begin(ev.Owner) {
+	if !m.syncing.Enter(ev.Owner) {
 		return
 	}
-	defer m.end(ev.Owner)
+	defer m.syncing.Leave(ev.Owner)
 	var err error
 	switch {
 	case ev.Node == NSLegacy && ev.Published != nil && len(ev.Published.Payload) > 0:

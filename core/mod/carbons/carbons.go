@@ -17,7 +17,7 @@ import (
 // Namespaces.
 const (
 	NS        = "urn:xmpp:carbons:2"
-	NSForward = "urn:xmpp:forward:0"
+	NSForward = stanza.NSForward
 	nsHints   = "urn:xmpp:hints"
 	nsMUCUser = "http://jabber.org/protocol/muc#user"
 )

@@ -25,7 +25,7 @@ const (
 	NSInfo  = "http://jabber.org/protocol/disco#info"
 	NSItems = "http://jabber.org/protocol/disco#items"
 	// NSData is the data forms namespace (XEP-0004) of XEP-0128 forms.
-	NSData = "jabber:x:data"
+	NSData = stanza.NSData
 )
 
 func init() {

@@ -32,10 +32,10 @@ const (
 	// (XEP-0313 §8); groupchat messages are never in a user archive here.
 	NSGroupchatField = "urn:xmpp:mam:2#groupchat-field"
 	NSSID            = "urn:xmpp:sid:0"
-	NSForward        = "urn:xmpp:forward:0"
-	NSDelay          = "urn:xmpp:delay"
+	NSForward        = stanza.NSForward
+	NSDelay          = stanza.NSDelay
 	NSRSM            = "http://jabber.org/protocol/rsm"
-	NSData           = "jabber:x:data"
+	NSData           = stanza.NSData
 	NSHints          = "urn:xmpp:hints"
 )
 

@@ -14,11 +14,10 @@ import (
 	"github.com/meridian-xmpp/meridian/core/module"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"github.com/meridian-xmpp/meridian/xmpp/stanza"
-	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
 )
 
 // NSDelay is the delayed delivery namespace (XEP-0203).
-const NSDelay = "urn:xmpp:delay"
+const NSDelay = stanza.NSDelay
 
 // Config is [modules.offline].
 type Config struct {
@@ -77,9 +76,7 @@ func (m *Module) store1(ctx context.Context, st *stanza.Stanza) bool {
 		return false
 	}
 	c := el.Copy()
-	c.Add(xmltok.NewElement(NSDelay, "delay",
-		xmltok.Attr{Name: "from", Value: st.To.Domain()},
-		xmltok.Attr{Name: "stamp", Value: m.now().UTC().Format("2006-01-02T15:04:05.000Z")}))
+	c.Add(stanza.Delay(st.To.Domain(), m.now()))
 	stored, err := m.store.Push(ctx, st.To.Bare(), c.Append(nil, stanza.NSClient), m.cfg.MaxPerUser)
 	if err != nil {
 		m.log.Error("storing an offline message failed", "user", st.To.Bare().String(), "err", err)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/meridian-xmpp/meridian/xmpp/stanza"
 	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
 )
 
@@ -76,7 +77,7 @@ func (c NodeConfig) effectiveMax(limit int) int {
 
 // Data forms namespaces and FORM_TYPEs.
 const (
-	NSData           = "jabber:x:data"
+	NSData           = stanza.NSData
 	FormNodeConfig   = "http://jabber.org/protocol/pubsub#node_config"
 	FormPublishOpts  = "http://jabber.org/protocol/pubsub#publish-options"
 	FormMetaData     = "http://jabber.org/protocol/pubsub#meta-data"

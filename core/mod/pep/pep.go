@@ -19,14 +19,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/meridian-xmpp/meridian/core/mod/roster"
 	"github.com/meridian-xmpp/meridian/core/module"
+	"github.com/meridian-xmpp/meridian/internal/userlock"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
+	"github.com/meridian-xmpp/meridian/xmpp/stanza"
 )
 
 // Namespaces of XEP-0060.
@@ -37,7 +38,7 @@ const (
 	NSErrors = "http://jabber.org/protocol/pubsub#errors"
 	NSCaps   = "http://jabber.org/protocol/caps"
 	NSDisco  = "http://jabber.org/protocol/disco#info"
-	NSDelay  = "urn:xmpp:delay"
+	NSDelay  = stanza.NSDelay
 )
 
 // Limits on names: a node is usually a namespace, an item ID may be a
@@ -205,21 +206,8 @@ func (m *Module) userRemoved(ctx context.Context, user jid.JID) {
 }
 
 // A user's node changes are read-modify-write (publish with
-// preconditions, trimming, configuration): one of 256 striped locks
-// serialises them per owner. Notifications are sent after it is
-// released.
-var (
-	stripes [256]sync.Mutex
-	seed    = maphash.MakeSeed()
-)
+// preconditions, trimming, configuration): a striped per-owner lock
+// serialises them. Notifications are sent after it is released.
+var locks userlock.Locks
 
-func lock(owner jid.JID) (unlock func()) {
-	var h maphash.Hash
-	h.SetSeed(seed)
-	h.WriteString(owner.Local())
-	h.WriteByte('@')
-	h.WriteString(owner.Domain())
-	mu := &stripes[h.Sum64()%uint64(len(stripes))]
-	mu.Lock()
-	return mu.Unlock
-}
+func lock(owner jid.JID) (unlock func()) { return locks.Lock(owner) }

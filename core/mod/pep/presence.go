@@ -2,8 +2,6 @@ package pep
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/meridian-xmpp/meridian/core/module"
@@ -113,22 +111,9 @@ func (m *Module) sawPresence(ctx context.Context, owner, from jid.JID, st *stanz
 			return
 		}
 	}
-	if job, ok := m.update(owner, from, c, hasCaps, priorityOf(el)); ok {
+	if job, ok := m.update(owner, from, c, hasCaps, stanza.Priority(el)); ok {
 		m.sendLast(ctx, job)
 	}
-}
-
-// priorityOf reads <priority/> (RFC 6121 §4.7.2.3).
-func priorityOf(el *xmltok.Element) int {
-	p := el.Child(stanza.NSClient, "priority")
-	if p == nil {
-		return 0
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(p.Text))
-	if err != nil || n < -128 || n > 127 {
-		return 0
-	}
-	return n
 }
 
 // known reports whether owner has a table, and from a watcher in it.
@@ -381,9 +366,7 @@ func (m *Module) sendLast(ctx context.Context, j lastItems) {
 		if err != nil {
 			continue
 		}
-		delay := xmltok.NewElement(NSDelay, "delay",
-			xmltok.Attr{Name: "from", Value: j.owner.String()},
-			xmltok.Attr{Name: "stamp", Value: items[0].Published.UTC().Format("2006-01-02T15:04:05.000Z")})
+		delay := stanza.Delay(j.owner.String(), items[0].Published)
 		m.h.Route(ctx, m.message(j.owner, j.to, cfg, event(itemsElement(NSEvent, n.Name, it)), delay))
 	}
 }

@@ -38,6 +38,7 @@ import (
 
 	"github.com/meridian-xmpp/meridian/core/module"
 	"github.com/meridian-xmpp/meridian/core/userdata"
+	"github.com/meridian-xmpp/meridian/internal/userlock"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"github.com/meridian-xmpp/meridian/xmpp/stanza"
 	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
@@ -80,7 +81,7 @@ type Module struct {
 	cfg   Config
 	store userdata.Store
 	log   *slog.Logger
-	locks userdata.Locks
+	locks userlock.Locks
 }
 
 // New provisions the module; it needs the "userdata" store.

@@ -2,35 +2,23 @@ package roster
 
 import (
 	"context"
-	"hash/maphash"
-	"sync"
 
 	"github.com/meridian-xmpp/meridian/core/module"
+	"github.com/meridian-xmpp/meridian/internal/userlock"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"github.com/meridian-xmpp/meridian/xmpp/stanza"
 )
 
 // A user's roster changes are read-modify-write: two subscription
-// exchanges crossing for the same user must not lose an update. One of
-// 256 striped locks serialises each user's changes. Stanzas to route are
-// queued while the lock is held and routed after it is released, because
-// routing may run the contact's handler, which takes the contact's lock
-// (possibly the same stripe, or in the opposite order).
-var (
-	stripes [256]sync.Mutex
-	seed    = maphash.MakeSeed()
-)
+// exchanges crossing for the same user must not lose an update. A
+// striped per-user lock (internal/userlock) serialises each user's
+// changes. Stanzas to route are queued while the lock is held and routed
+// after it is released, because routing may run the contact's handler,
+// which takes the contact's lock (possibly the same stripe, or in the
+// opposite order).
+var locks userlock.Locks
 
-func (m *Module) lock(user jid.JID) (unlock func()) {
-	var h maphash.Hash
-	h.SetSeed(seed)
-	h.WriteString(user.Local())
-	h.WriteByte('@')
-	h.WriteString(user.Domain())
-	mu := &stripes[h.Sum64()%uint64(len(stripes))]
-	mu.Lock()
-	return mu.Unlock
-}
+func (m *Module) lock(user jid.JID) (unlock func()) { return locks.Lock(user) }
 
 // queue holds stanzas to route once the lock is released.
 type queue []*stanza.Stanza

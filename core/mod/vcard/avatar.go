@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/meridian-xmpp/meridian/core/mod/pep"
+	"github.com/meridian-xmpp/meridian/internal/userlock"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
 )
@@ -30,8 +31,7 @@ const (
 type avatars struct {
 	once    sync.Once
 	pep     *pep.Module
-	mu      sync.Mutex
-	syncing map[jid.JID]bool
+	syncing userlock.Busy // users whose avatar this module is rewriting
 }
 
 // watchPEP finds the PEP module on first use (it may be provisioned after
@@ -39,7 +39,6 @@ type avatars struct {
 func (m *Module) watchPEP() *pep.Module {
 	a := &m.avatars
 	a.once.Do(func() {
-		a.syncing = map[jid.JID]bool{}
 		a.pep = pep.Lookup(m.h)
 		if a.pep != nil {
 			a.pep.Observe(m.fromPEP)
@@ -48,64 +47,16 @@ func (m *Module) watchPEP() *pep.Module {
 	return a.pep
 }
 
-func (m *Module) begin(user jid.JID) bool {
-	a := &m.avatars
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.syncing[user] {
-		return false
-	}
-	a.syncing[user] = true
-	return true
-}
-
-func (m *Module) end(user jid.JID) {
-	a := &m.avatars
-	a.mu.Lock()
-	delete(a.syncing, user)
-	a.mu.Unlock()
-}
-
-// photoData returns the decoded PHOTO image and its type; nil when the
-// vCard has none.
-func photoData(card *xmltok.Element) ([]byte, string) {
-	photo := card.Child(NS, "PHOTO")
-	if photo == nil {
-		return nil, ""
-	}
-	bin := photo.Child(NS, "BINVAL")
-	if bin == nil {
-		return nil, ""
-	}
-	b64 := strings.Map(func(r rune) rune {
-		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
-			return -1
-		}
-		return r
-	}, bin.Text)
-	data, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil {
-		if data, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(b64, "=")); err != nil {
-			return nil, ""
-		}
-	}
-	typ := "image/png"
-	if t := photo.Child(NS, "TYPE"); t != nil && strings.TrimSpace(t.Text) != "" {
-		typ = strings.TrimSpace(t.Text)
-	}
-	return data, typ
-}
-
 // toPEP publishes the photo of a vCard just stored as the user's PEP
 // avatar, or an empty metadata item (avatar switched off) when the vCard
 // has none and a PEP avatar was there.
 func (m *Module) toPEP(ctx context.Context, user jid.JID, card *xmltok.Element) {
 	p := m.watchPEP()
-	if p == nil || !m.begin(user) {
+	if p == nil || !m.avatars.syncing.Enter(user) {
 		return
 	}
-	defer m.end(user)
-	data, typ := photoData(card)
+	defer m.avatars.syncing.Leave(user)
+	data, typ, _ := decodePhoto(card)
 	if data == nil {
 		items, err := p.Items(ctx, user, NSAvatarMetadata, 1)
 		if err != nil || len(items) == 0 || !strings.Contains(string(items[0].Payload), "<info") {
@@ -138,10 +89,10 @@ func (m *Module) fromPEP(ctx context.Context, ev pep.Event) {
 	if ev.Node != NSAvatarMetadata || ev.Published == nil || len(ev.Published.Payload) == 0 {
 		return
 	}
-	if !m.begin(ev.Owner) {
+	if !m.avatars.syncing.Enter(ev.Owner) {
 		return
 	}
-	defer m.end(ev.Owner)
+	defer m.avatars.syncing.Leave(ev.Owner)
 	meta, err := xmltok.Parse(ev.Published.Payload, "", nil)
 	if err != nil || meta.Space != NSAvatarMetadata || meta.Local != "metadata" {
 		return

@@ -43,6 +43,7 @@ import (
 
 	"github.com/meridian-xmpp/meridian/core/module"
 	"github.com/meridian-xmpp/meridian/core/userdata"
+	"github.com/meridian-xmpp/meridian/internal/userlock"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"github.com/meridian-xmpp/meridian/xmpp/stanza"
 	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
@@ -89,7 +90,7 @@ type Module struct {
 	cfg   Config
 	store userdata.Store
 	log   *slog.Logger
-	locks userdata.Locks
+	locks userlock.Locks
 
 	// photos caches the avatar hash ("" for none) of users with
 	// sessions, so that a presence broadcast reads no store. Entries are
@@ -222,13 +223,24 @@ func parse(b []byte) (*xmltok.Element, error) {
 // photoHash returns the hex SHA-1 of the image in PHOTO/BINVAL (XEP-0153
 // §3.1: of the image data, not of its base64), "" when there is none.
 func photoHash(card *xmltok.Element) (string, error) {
+	data, _, err := decodePhoto(card)
+	if err != nil || data == nil {
+		return "", err
+	}
+	sum := sha1.Sum(data)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// decodePhoto returns the image in PHOTO/BINVAL and its TYPE (image/png
+// when absent); nil when the vCard has none.
+func decodePhoto(card *xmltok.Element) (data []byte, typ string, err error) {
 	photo := card.Child(NS, "PHOTO")
 	if photo == nil {
-		return "", nil
+		return nil, "", nil
 	}
 	bin := photo.Child(NS, "BINVAL")
 	if bin == nil {
-		return "", nil
+		return nil, "", nil
 	}
 	// XEP-0153 §4.6 rule 5: whitespace (line breaks) is ignored.
 	b64 := strings.Map(func(r rune) rune {
@@ -239,17 +251,20 @@ func photoHash(card *xmltok.Element) (string, error) {
 		return r
 	}, bin.Text)
 	if b64 == "" {
-		return "", nil
+		return nil, "", nil
 	}
-	data, err := base64.StdEncoding.DecodeString(b64)
+	data, err = base64.StdEncoding.DecodeString(b64)
 	if err != nil {
 		// Some clients leave out the padding.
 		if data, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(b64, "=")); err != nil {
-			return "", errors.New("PHOTO BINVAL is not base64")
+			return nil, "", errors.New("PHOTO BINVAL is not base64")
 		}
 	}
-	sum := sha1.Sum(data)
-	return hex.EncodeToString(sum[:]), nil
+	typ = "image/png"
+	if t := photo.Child(NS, "TYPE"); t != nil && strings.TrimSpace(t.Text) != "" {
+		typ = strings.TrimSpace(t.Text)
+	}
+	return data, typ, nil
 }
 
 // photo returns a user's avatar hash, from the cache or the store.

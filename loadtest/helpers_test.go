@@ -33,6 +33,7 @@ func serverWith(t *testing.T, n int, modules string) *xmpptest.Server {
 		cfg.C2S.Listen = []string{"127.0.0.1:0"}
 		cfg.C2S.DirectTLSListen = []string{"127.0.0.1:0"}
 		cfg.HTTP.Listen = "127.0.0.1:0"
+		cfg.Web.TLSListen = nil
 	}
 	s := xmpptest.Start(t, cfg)
 	for i := range n {

@@ -36,7 +36,9 @@ type Node struct {
 	core   *core.Core
 	c2s    *c2s.Server
 	http   *http.Server
+	web    *http.Server
 	admin  *http.Server
+	tls    *tls.Config
 
 	// CertFile is the certificate clients see (for the start-up message).
 	CertFile string
@@ -83,6 +85,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		n.stores.Close()
 		return nil, err
 	}
+	n.tls = tlsCfg
 	n.c2s = c2s.New(c2s.Options{
 		Core:              n.core,
 		Logger:            log,
@@ -156,6 +159,10 @@ func (n *Node) Start() error {
 			return err
 		}
 	}
+	if err := n.startWeb(); err != nil {
+		n.Shutdown(context.Background())
+		return err
+	}
 	if err := n.startAdmin(); err != nil {
 		n.Shutdown(context.Background())
 		return err
@@ -181,7 +188,7 @@ func (n *Node) listen(kind, addr string, serve func(net.Listener)) error {
 }
 
 // Addrs returns the bound addresses of a listener kind: "c2s",
-// "c2s_tls", "http".
+// "c2s_tls", "http", "web", "web_tls", "admin".
 func (n *Node) Addrs(kind string) []net.Addr {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -198,6 +205,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		}
 		if n.http != nil {
 			n.http.Shutdown(ctx)
+		}
+		if n.web != nil {
+			n.web.Shutdown(ctx)
 		}
 		if n.admin != nil {
 			n.admin.Shutdown(ctx)

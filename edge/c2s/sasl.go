@@ -24,7 +24,7 @@ func (s *stream) features(b []byte) []byte {
 		for _, el := range core.StreamFeatures(s.domain, false) {
 			b = el.Append(b, stanza.NSClient)
 		}
-	case !s.secure:
+	case !s.secure && !s.framed:
 		b = append(b, "<starttls xmlns='"+stanza.NSTLS+"'>"...)
 		if s.srv.opts.RequireStartTLS {
 			b = append(b, "<required/>"...)
@@ -95,7 +95,7 @@ func (s *stream) sasl(raw *xmltok.Raw) error {
 	if raw.Local != "auth" {
 		return s.saslFail("", "malformed-request")
 	}
-	if s.srv.opts.RequireStartTLS && !s.secure {
+	if s.tlsRequired() {
 		return s.saslFail("", "encryption-required")
 	}
 	el, err := xmltok.Parse(raw.Bytes, stanza.NSClient, nil)

@@ -178,7 +178,36 @@ func (s *Server) ServeConn(conn net.Conn, directTLS bool) {
 	if directTLS {
 		transport = "tls"
 	}
-	st := newStream(s, conn, transport)
+	s.serve(newStream(s, conn, transport), directTLS)
+}
+
+// Transport describes a connection handed over by a transport that frames
+// XMPP its own way (WebSocket, BOSH) and presents it to the stream as the
+// plain byte stream of RFC 6120: it reads a stream header, stanzas and a
+// closing tag, and writes what a TCP client would receive.
+type Transport struct {
+	// Name labels the connection in metrics and logs ("websocket", "bosh").
+	Name string
+	// Secure: the transport is encrypted below the stream (HTTPS). Such a
+	// stream offers no STARTTLS either way, and PLAIN only when secure.
+	Secure bool
+	// TLS is the encrypted connection's state, for channel binding; nil
+	// when there is none or it must not be bound to.
+	TLS *tls.ConnectionState
+}
+
+// ServeTransport runs one client stream on a transport's connection; it
+// returns at once, like ServeConn. The stream's closing tag reaches the
+// transport as a write of "</stream:stream>" and the connection is closed
+// after it.
+func (s *Server) ServeTransport(conn net.Conn, t Transport) {
+	st := newStream(s, conn, t.Name)
+	st.framed, st.secure, st.tlsState = true, t.Secure, t.TLS
+	s.serve(st, false)
+}
+
+func (s *Server) serve(st *stream, directTLS bool) {
+	conn, transport := st.conn, st.transport
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()

@@ -33,7 +33,10 @@ type stream struct {
 	rd        idleReader
 	bw        *bufio.Writer
 
-	secure   bool
+	secure bool
+	// framed: the connection came from a transport handler (WebSocket,
+	// BOSH) that has no STARTTLS; secure says whether it was encrypted.
+	framed   bool
 	tlsState *tls.ConnectionState
 	domain   string
 	id       string
@@ -197,6 +200,13 @@ func (s *stream) handshakeTLS() error {
 	return nil
 }
 
+// tlsRequired: the client must still start TLS before anything else
+// (c2s.require_starttls). Transports without STARTTLS are exempt: their
+// listener decides whether they are encrypted.
+func (s *stream) tlsRequired() bool {
+	return s.srv.opts.RequireStartTLS && !s.secure && !s.framed
+}
+
 // header appends our stream header (RFC 6120 §4.7) and records the id.
 func (s *stream) header(b []byte, from string) []byte {
 	var id [12]byte
@@ -297,7 +307,7 @@ func (s *stream) negotiationStep(raw *xmltok.Raw) (bool, error) {
 
 // startTLS upgrades the connection (RFC 6120 §5.4.2).
 func (s *stream) startTLS() error {
-	if s.secure {
+	if s.secure || s.framed {
 		s.write([]byte("<failure xmlns='" + stanza.NSTLS + "'/></stream:stream>"))
 		return errClosed
 	}
@@ -317,7 +327,7 @@ func (s *stream) startTLS() error {
 // preSessionIQ handles IQs before binding: in-band registration before
 // authentication, resource binding and the legacy session after it.
 func (s *stream) preSessionIQ(raw *xmltok.Raw) (bool, error) {
-	if s.srv.opts.RequireStartTLS && !s.secure {
+	if s.tlsRequired() {
 		return false, &stanza.StreamError{Condition: stanza.PolicyViolation, Text: "STARTTLS is required"}
 	}
 	st := &stanza.Stanza{Kind: stanza.IQ, Bytes: raw.Bytes, Type: raw.Type, ID: raw.ID}

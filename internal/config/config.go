@@ -21,6 +21,8 @@ type Config struct {
 	TLS     TLS     `toml:"tls"`
 	C2S     C2S     `toml:"c2s"`
 	HTTP    HTTP    `toml:"http"`
+	Web     Web     `toml:"web"`
+	Admin   Admin   `toml:"admin"`
 	Storage Storage `toml:"storage"`
 	Auth    Auth    `toml:"auth"`
 
@@ -87,6 +89,52 @@ type C2S struct {
 // HTTP is the [http] section: health, metrics and debug endpoints.
 type HTTP struct {
 	Listen string `toml:"listen"`
+}
+
+// Web is the [web] section: the client-facing HTTP listeners, where web
+// clients connect over WebSocket (RFC 7395) or BOSH (XEP-0206), find them
+// through host-meta (XEP-0156), and any client can use the REST API.
+type Web struct {
+	Listen         []string  `toml:"listen"`
+	TLSListen      []string  `toml:"tls_listen"`
+	AllowedOrigins []string  `toml:"allowed_origins"`
+	PublicURL      string    `toml:"public_url"`
+	WebSocket      WebSocket `toml:"websocket"`
+	BOSH           BOSH      `toml:"bosh"`
+	API            ClientAPI `toml:"api"`
+}
+
+// WebSocket is [web.websocket]: XMPP over WebSocket (RFC 7395).
+type WebSocket struct {
+	Enabled      bool     `toml:"enabled"`
+	Path         string   `toml:"path"`
+	PingInterval Duration `toml:"ping_interval"`
+}
+
+// BOSH is [web.bosh]: XMPP over BOSH (XEP-0124, XEP-0206).
+type BOSH struct {
+	Enabled     bool     `toml:"enabled"`
+	Path        string   `toml:"path"`
+	MaxWait     Duration `toml:"max_wait"`
+	MaxHold     int      `toml:"max_hold"`
+	MaxRequests int      `toml:"max_requests"`
+	Inactivity  Duration `toml:"inactivity"`
+	MaxPause    Duration `toml:"max_pause"`
+	MaxSessions int      `toml:"max_sessions"`
+}
+
+// ClientAPI is [web.api]: the client REST API.
+type ClientAPI struct {
+	Enabled  bool     `toml:"enabled"`
+	Path     string   `toml:"path"`
+	TokenTTL Duration `toml:"token_ttl"`
+}
+
+// Admin is the [admin] section: the admin REST API on a TCP listener (the
+// local admin socket is always served).
+type Admin struct {
+	Listen string   `toml:"listen"`
+	Tokens []string `toml:"tokens"`
 }
 
 // Storage is the [storage] section: the persistent store.
@@ -162,7 +210,21 @@ func defaults() *Config {
 			ResumeTimeout:     Duration{5 * time.Minute},
 			MaxUnacked:        5000,
 		},
-		HTTP:    HTTP{Listen: "0.0.0.0:5280"},
+		HTTP: HTTP{Listen: "0.0.0.0:5280"},
+		Web: Web{
+			Listen:         []string{},
+			TLSListen:      []string{"0.0.0.0:5443"},
+			AllowedOrigins: []string{},
+			WebSocket:      WebSocket{Enabled: true, Path: "/xmpp-websocket", PingInterval: Duration{30 * time.Second}},
+			BOSH: BOSH{
+				Enabled: true, Path: "/http-bind",
+				MaxWait: Duration{60 * time.Second}, MaxHold: 1, MaxRequests: 2,
+				Inactivity: Duration{60 * time.Second}, MaxPause: Duration{120 * time.Second},
+				MaxSessions: 100000,
+			},
+			API: ClientAPI{Enabled: true, Path: "/api/v1", TokenTTL: Duration{24 * time.Hour}},
+		},
+		Admin:   Admin{Tokens: []string{}},
 		Storage: Storage{Backend: "embedded"},
 		Auth: Auth{
 			ScramIterations: MinScramIterations,

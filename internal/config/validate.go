@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,6 +45,8 @@ func (c *Config) validate() []error {
 	v.enum("tls.min_version", c.TLS.MinVersion, tlsVersions)
 	v.c2s()
 	v.listeners()
+	v.web()
+	v.admin()
 	v.storage()
 	v.auth()
 	return v.errs
@@ -140,6 +143,86 @@ func (v *validator) listeners() {
 	}
 	if v.c.HTTP.Listen != "" {
 		check("http.listen", v.c.HTTP.Listen)
+	}
+	for i, a := range v.c.Web.Listen {
+		check(fmt.Sprintf("web.listen[%d]", i), a)
+	}
+	for i, a := range v.c.Web.TLSListen {
+		check(fmt.Sprintf("web.tls_listen[%d]", i), a)
+	}
+	if v.c.Admin.Listen != "" {
+		check("admin.listen", v.c.Admin.Listen)
+	}
+}
+
+func (v *validator) web() {
+	w := v.c.Web
+	for i, o := range w.AllowedOrigins {
+		if o == "*" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			v.fail(fmt.Sprintf("web.allowed_origins[%d]", i), "%q is not an origin (scheme://host[:port]) or \"*\"", o)
+		}
+	}
+	if w.PublicURL != "" {
+		u, err := url.Parse(w.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.fail("web.public_url", "%q is not an http or https URL", w.PublicURL)
+		}
+	}
+	paths := map[string]string{}
+	path := func(key, p string, on bool) {
+		if !on {
+			return
+		}
+		if !strings.HasPrefix(p, "/") || len(p) < 2 || strings.ContainsAny(p, " ?#{}") || strings.HasPrefix(p, "/.well-known") {
+			v.fail(key, "%q must be a path like /name, outside /.well-known", p)
+			return
+		}
+		if other, dup := paths[p]; dup {
+			v.fail(key, "path %q is also used by %s", p, other)
+			return
+		}
+		paths[p] = key
+	}
+	path("web.websocket.path", w.WebSocket.Path, w.WebSocket.Enabled)
+	path("web.bosh.path", w.BOSH.Path, w.BOSH.Enabled)
+	path("web.api.path", w.API.Path, w.API.Enabled)
+	v.duration("web.websocket.ping_interval", w.WebSocket.PingInterval, false)
+	v.duration("web.bosh.max_wait", w.BOSH.MaxWait, true)
+	v.duration("web.bosh.inactivity", w.BOSH.Inactivity, true)
+	v.duration("web.bosh.max_pause", w.BOSH.MaxPause, false)
+	if w.BOSH.MaxHold < 1 {
+		v.fail("web.bosh.max_hold", "must be at least 1, got %d", w.BOSH.MaxHold)
+	}
+	if w.BOSH.MaxRequests < 2 {
+		v.fail("web.bosh.max_requests", "must be at least 2 (XEP-0124 §7.1), got %d", w.BOSH.MaxRequests)
+	} else if w.BOSH.MaxRequests <= w.BOSH.MaxHold {
+		v.fail("web.bosh.max_requests", "must be greater than web.bosh.max_hold (%d), got %d", w.BOSH.MaxHold, w.BOSH.MaxRequests)
+	}
+	if w.BOSH.MaxSessions < 1 {
+		v.fail("web.bosh.max_sessions", "must be at least 1, got %d", w.BOSH.MaxSessions)
+	}
+	v.duration("web.api.token_ttl", w.API.TokenTTL, true)
+}
+
+// MinAdminToken is the shortest admin API token accepted: 128 bits of
+// hex or base64 text.
+const MinAdminToken = 24
+
+func (v *validator) admin() {
+	a := v.c.Admin
+	if a.Listen != "" && len(a.Tokens) == 0 {
+		v.fail("admin.tokens", "at least one token is required when admin.listen is set")
+	}
+	for i, t := range a.Tokens {
+		if len(t) < MinAdminToken || strings.ContainsFunc(t, func(r rune) bool { return r <= ' ' || r > '~' }) {
+			v.fail(fmt.Sprintf("admin.tokens[%d]", i), "must be at least %d printable ASCII characters without spaces", MinAdminToken)
+		} else if slices.Contains(a.Tokens[:i], t) {
+			v.fail(fmt.Sprintf("admin.tokens[%d]", i), "is listed twice")
+		}
 	}
 }
 

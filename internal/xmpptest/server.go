@@ -18,6 +18,8 @@ type Server struct {
 	C2S    string // STARTTLS address
 	TLS    string // direct TLS address
 	HTTP   string
+	Web    string // plain HTTP web address (WebSocket, BOSH, APIs)
+	WebTLS string // HTTPS web address
 }
 
 // Config returns a test config: localhost with registration, every
@@ -28,6 +30,8 @@ func Config(t testing.TB) *config.Config {
 	cfg.C2S.Listen = []string{"127.0.0.1:0"}
 	cfg.C2S.DirectTLSListen = []string{"127.0.0.1:0"}
 	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.Web.Listen = []string{"127.0.0.1:0"}
+	cfg.Web.TLSListen = []string{"127.0.0.1:0"}
 	return cfg
 }
 
@@ -59,6 +63,12 @@ func Start(t testing.TB, cfg *config.Config) *Server {
 	s := &Server{Node: n, Config: cfg, C2S: n.Addrs("c2s")[0].String(), TLS: n.Addrs("c2s_tls")[0].String()}
 	if a := n.Addrs("http"); len(a) > 0 {
 		s.HTTP = a[0].String()
+	}
+	if a := n.Addrs("web"); len(a) > 0 {
+		s.Web = a[0].String()
+	}
+	if a := n.Addrs("web_tls"); len(a) > 0 {
+		s.WebTLS = a[0].String()
 	}
 	return s
 }

@@ -178,6 +178,9 @@ start_node() {
 		[http]
 		listen = "$addr:5280"
 
+		[web]
+		tls_listen = []
+
 		[modules.register]
 		rate_limit = 0
 	EOF

@@ -8,7 +8,7 @@ BENCHPKGS ?= ./xmpp/... ./core/... ./node/... ./storage/...
 
 export GO FUZZTIME
 
-.PHONY: all build deps vet test test-unit fuzz e2e sint bench clean
+.PHONY: all build deps vet test test-unit fuzz e2e web sint bench clean
 
 all: build
 
@@ -38,16 +38,22 @@ fuzz:
 e2e: deps
 	tests/e2e/run.sh
 
+## web: real web clients against a fresh node: Converse.js in Chromium over
+## WebSocket and BOSH, xmpp.js over WebSocket (npm packages pinned in
+## tests/web/package-lock.json; screenshots in tests/web/artifacts)
+web: deps
+	tests/web/run.sh
+
 ## sint: the XMPP interop tests (Smack's SINT, pinned in tests/sint/pom.xml)
 ## against a fresh node; installs Java and Maven when missing, caches the
 ## jars in tests/sint/.cache, updates the table in docs/compliance.md
 sint: deps
 	tests/sint/run.sh
 
-## test: the whole suite, in order: deps, vet, unit tests, fuzz, e2e, sint
+## test: the whole suite, in order: deps, vet, unit tests, fuzz, e2e, web, sint
 test:
 	@start=$$(date +%s); \
-	for stage in deps vet test-unit fuzz e2e sint; do \
+	for stage in deps vet test-unit fuzz e2e web sint; do \
 		echo "=== make $$stage"; \
 		$(MAKE) --no-print-directory $$stage || { echo "=== make test: FAILED in $$stage after $$(( $$(date +%s) - start ))s"; exit 1; }; \
 	done; \

@@ -3,11 +3,17 @@
 #   python3-slixmpp  the XMPP client tests/e2e drives the server with
 #   curl             tests/e2e polls /healthz and reads /metrics
 #   make             the entry point (make test)
+#   chromium         the browser tests/web drives Converse.js in
+#   nodejs, npm      tests/web's clients (playwright-core, xmpp.js); only
+#                    when `node` or `npm` is missing, so that a Node.js
+#                    installed another way (e.g. nodesource) is kept
 # Idempotent: when everything is installed it only asks dpkg and exits;
 # apt-get update runs only when a package is missing.
 set -euo pipefail
 
-packages=(python3-slixmpp curl make)
+packages=(python3-slixmpp curl make chromium)
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 installed() {
 	[[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) == installed ]]
@@ -37,4 +43,8 @@ if ! slixmpp=$(/usr/bin/python3 -c 'import slixmpp; print(slixmpp.__version__)' 
 	exit 1
 fi
 command -v go >/dev/null || { echo "deps: go is not in PATH (Go 1.26 is needed; it is not a Debian package here)" >&2; exit 1; }
-echo "deps: ok (slixmpp $slixmpp, $(go env GOVERSION))"
+if (($(node -p 'process.versions.node.split(".")[0]') < 18)); then
+	echo "deps: tests/web needs Node.js 18 or later, found $(node --version)" >&2
+	exit 1
+fi
+echo "deps: ok (slixmpp $slixmpp, $(go env GOVERSION), node $(node --version), $(chromium --version 2>/dev/null | cut -d' ' -f1-2))"

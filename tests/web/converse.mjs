@@ -61,6 +61,15 @@ async function runTransport(r, browser, pageURL, transport) {
   page.on("console", (m) => console_.push(`[${m.type()}] ${m.text()}`));
   page.on("pageerror", (e) => console_.push(`[pageerror] ${e.message}`));
   const shot = join(artifacts, `converse-${transport}.png`);
+  let shotTaken = false;
+  const screenshot = async () => {
+    if (shotTaken) return;
+    shotTaken = true;
+    await page.screenshot({ path: shot }).then(
+      () => console.log(`artifact: ${shot}`),
+      (e) => console.log(`screenshot failed: ${e.message}`),
+    );
+  };
   const settings = {
     [key]: url,
     authentication: "login",
@@ -92,7 +101,7 @@ async function runTransport(r, browser, pageURL, transport) {
           }),
         );
         if (outcome.ev !== "connected") throw new Error(`Converse disconnected: ${outcome.feedback || "no message"}`);
-        const bound = await page.evaluate(() => window.meridianTest.api.connection.get().jid);
+        const bound = await page.evaluate(() => window.meridianTest.api.user.jid());
         return `bound ${bound} via ${url}`;
       })) &&
       (await r.step(name(`the session used ${transport}`), async () => {
@@ -112,8 +121,7 @@ async function runTransport(r, browser, pageURL, transport) {
       })) &&
       (await r.step(name("message typed into the chat reaches the bot over TCP"), async () => {
         await page.evaluate((bot) => window.meridianTest.api.chats.open(bot), botJID);
-        const box = page.locator(`converse-chat[jid="${botJID}"], #converse-chat-${botJID.replace(/[@.]/g, "-")}, .chatbox`).first();
-        const textarea = box.locator("textarea.chat-textarea");
+        const textarea = page.locator(`converse-chat[jid="${botJID}"] textarea.chat-textarea`);
         await textarea.waitFor({ state: "visible" });
         await textarea.fill(body);
         await textarea.press("Enter");
@@ -126,6 +134,8 @@ async function runTransport(r, browser, pageURL, transport) {
         await page.locator(".chat-msg__text", { hasText: reply }).first().waitFor({ state: "visible" });
         return JSON.stringify(reply);
       }));
+    // The chat as it is now, before logging out (or at the failure).
+    await screenshot();
     if (ok) {
       await r.step(name("logs out"), async () => {
         await page.evaluate(() => window.meridianTest.api.user.logout());
@@ -133,9 +143,8 @@ async function runTransport(r, browser, pageURL, transport) {
       });
     }
   } finally {
-    await page.screenshot({ path: shot }).catch((e) => console.log(`screenshot failed: ${e.message}`));
+    await screenshot();
     writeFileSync(join(artifacts, `converse-${transport}.console.log`), console_.join("\n") + "\n");
-    console.log(`artifact: ${shot}`);
     await context.close();
   }
 }

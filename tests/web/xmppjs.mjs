@@ -7,6 +7,9 @@
 // Environment (set by run.sh): WEB_URL, METRICS_URL, DOMAIN, XMPPJS_USER,
 // XMPPJS_PASSWORD, BOT_JID, BOT_LOG, WEB_STEP_TIMEOUT.
 
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { client, xml } from "@xmpp/client";
 import { Reporter, botReceived, counter, env, unique, waitFor } from "./lib.mjs";
 
@@ -14,6 +17,7 @@ const service = env("WEB_URL").replace(/^http/, "ws") + "/xmpp-websocket";
 const metricsURL = env("METRICS_URL");
 const botJID = env("BOT_JID");
 const botLog = env("BOT_LOG");
+const artifacts = env("ARTIFACTS", fileURLToPath(new URL("artifacts", import.meta.url)));
 const framing = "urn:ietf:params:xml:ns:xmpp-framing";
 
 async function main() {
@@ -26,6 +30,10 @@ async function main() {
     password: env("XMPPJS_PASSWORD"),
     resource: "xmppjs",
   });
+  // The whole exchange, kept as an artifact.
+  const trace = [];
+  xmpp.on("input", (data) => trace.push(`<- ${data}`));
+  xmpp.on("output", (data) => trace.push(`-> ${data}`));
   const mechanisms = [];
   const received = [];
   xmpp.on("error", () => {}); // reported by the step that fails
@@ -53,11 +61,15 @@ async function main() {
       if (!(after > before)) throw new Error(`meridian_c2s_connections_total{transport="websocket"} is ${after}, was ${before}`);
       return `${before} -> ${after}`;
     })) &&
-      (await r.step(name("roster get answers a result"), async () => {
-        const res = await xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:roster" })));
+      (await r.step(name("roster set, then a roster get answers a result with the item"), async () => {
+        const roster = (type, ...items) => xml("iq", { type }, xml("query", { xmlns: "jabber:iq:roster" }, ...items));
+        await xmpp.iqCaller.request(roster("set", xml("item", { jid: botJID, name: "Echo bot" })));
+        const res = await xmpp.iqCaller.request(roster("get"));
         const query = res.getChild("query", "jabber:iq:roster");
         if (res.attrs.type !== "result" || !query) throw new Error(`unexpected answer ${res}`);
-        return `${query.getChildren("item").length} items`;
+        const item = query.getChildren("item").find((i) => i.attrs.jid === botJID);
+        if (!item) throw new Error(`no item for ${botJID} in ${res}`);
+        return item.toString();
       })) &&
       (await r.step(name("message reaches the bot over TCP"), async () => {
         await xmpp.send(xml("message", { to: botJID, type: "chat" }, xml("body", {}, body)));
@@ -76,7 +88,13 @@ async function main() {
         if (!el?.is("close", framing)) throw new Error(`stop() got ${el ?? "no <close/>"}`);
         return el.toString();
       });
+    } else {
+      await xmpp.stop().catch(() => {});
     }
+    const file = join(artifacts, "xmppjs-websocket.trace.log");
+    mkdirSync(artifacts, { recursive: true });
+    writeFileSync(file, trace.join("\n") + "\n");
+    console.log(`artifact: ${file}`);
   }
   return r.summary();
 }

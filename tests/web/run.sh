@@ -30,6 +30,7 @@ HERE=$ROOT/tests/web
 PYTHON=${PYTHON:-/usr/bin/python3}
 BIN=$ROOT/bin/meridian
 HEALTH_TIMEOUT=20
+SCRIPT_TIMEOUT=300 # a whole client script, should every step hang
 DOMAIN=localhost
 export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 export WEB_STEP_TIMEOUT=${WEB_STEP_TIMEOUT:-20}
@@ -140,6 +141,7 @@ pass "build bin/meridian" "$t"
 cat >"$CONFIG" <<EOF
 [node]
 data_dir = "$WORK/data"
+shutdown_grace = "2s"
 [log]
 level = "${WEB_LOG_LEVEL:-info}"
 [[vhosts]]
@@ -196,7 +198,7 @@ pass "echo bot online over TCP" "$t" "$(tail -n 1 "$BOT_OUT")"
 run() {
 	local label=$1 out=$WORK/$1.out status=0 line
 	shift
-	node "$@" 2>&1 | tee "$out" | sed -E "s/^([0-9]+ passed, [0-9]+ failed)$/$label: \1/" || status=$?
+	timeout -k 5 "$SCRIPT_TIMEOUT" node "$@" 2>&1 | tee "$out" | sed -E "s/^([0-9]+ passed, [0-9]+ failed)$/$label: \1/" || status=$?
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1 || true)
 	if [[ -z $line ]]; then
 		fail "$label run" "$(now)" "no summary line (exit $status)"
@@ -210,5 +212,12 @@ run() {
 run converse "$HERE/converse.mjs" websocket bosh
 run xmpp.js "$HERE/xmppjs.mjs"
 
-alive "$SERVER_PID" || fail "server still running at the end" "$(now)" "it exited, see its log below"
+t=$(now)
+if ! alive "$SERVER_PID"; then
+	fail "server still running at the end" "$t" "it exited, see its log below"
+elif grep -qE '^(panic|fatal error):|level=ERROR' "$LOG"; then
+	fail "server log has no panic or error" "$t" "$(grep -m 3 -E '^(panic|fatal error):|level=ERROR' "$LOG")"
+else
+	pass "server still running, its log has no panic or error" "$t"
+fi
 summary

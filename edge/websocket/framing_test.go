@@ -96,10 +96,10 @@ func TestSplitToClient(t *testing.T) {
 
 func TestIsSASLSuccess(t *testing.T) {
 	for msg, want := range map[string]bool{
-		"<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>":            true,
+		"<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>":              true,
 		"<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>dj1=</success>": true,
-		"<success xmlns='urn:other'/>":                                  false,
-		"<message/>":                                                    false,
+		"<success xmlns='urn:other'/>":                                     false,
+		"<message/>":                                                       false,
 	} {
 		if got := isSASLSuccess([]byte(msg)); got != want {
 			t.Errorf("%s: %v", msg, got)

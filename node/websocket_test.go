@@ -49,7 +49,12 @@ func wsDialer() *websocket.Dialer {
 
 func dialWS(t *testing.T, srv *xmpptest.Server, secure bool) *wsClient {
 	t.Helper()
-	c, resp, err := wsDialer().Dial(wsURL(srv, secure), nil)
+	return dialWSURL(t, wsURL(srv, secure))
+}
+
+func dialWSURL(t *testing.T, url string) *wsClient {
+	t.Helper()
+	c, resp, err := wsDialer().Dial(url, nil)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
@@ -178,10 +183,16 @@ func mechanisms(f *xmltok.Element) []string {
 }
 
 // auth runs SASL with mech, then restarts the stream with a new <open/>.
+// A -PLUS mechanism binds to the client's end of the wss:// connection.
 func (c *wsClient) auth(mech, user, pass string) *xmltok.Element {
 	c.t.Helper()
-	m := map[string]msasl.Mechanism{"PLAIN": msasl.Plain, "SCRAM-SHA-1": msasl.ScramSha1}[mech]
-	n := msasl.NewClient(m, msasl.Credentials(func() ([]byte, []byte, []byte) { return []byte(user), []byte(pass), nil }))
+	m := map[string]msasl.Mechanism{"PLAIN": msasl.Plain, "SCRAM-SHA-1": msasl.ScramSha1, "SCRAM-SHA-256-PLUS": msasl.ScramSha256Plus}[mech]
+	opts := []msasl.Option{msasl.Credentials(func() ([]byte, []byte, []byte) { return []byte(user), []byte(pass), nil })}
+	if tc, ok := c.ws.NetConn().(*tls.Conn); ok {
+		cs := tc.ConnectionState()
+		opts = append(opts, msasl.TLSState(cs), msasl.RemoteMechanisms(mech))
+	}
+	n := msasl.NewClient(m, opts...)
 	_, resp, err := n.Step(nil)
 	if err != nil {
 		c.t.Fatal(err)
@@ -323,6 +334,9 @@ func TestWebSocketSession(t *testing.T) {
 			if secure {
 				mech = "PLAIN"
 			}
+			if secure && !slices.Contains(ms, "SCRAM-SHA-256-PLUS") {
+				t.Fatalf("no -PLUS over wss:// (TLS 1.3): %v", ms)
+			}
 			f = c.auth(mech, "alice", "secret")
 			if f.Child("urn:ietf:params:xml:ns:xmpp-bind", "bind") == nil || f.Child(stanza.NSSM, "sm") == nil {
 				t.Fatalf("features after SASL: %s", f)
@@ -357,6 +371,19 @@ func TestWebSocketSession(t *testing.T) {
 				t.Fatalf("close code %d, want 1000", code)
 			}
 		})
+	}
+}
+
+// TestWebSocketChannelBinding: SCRAM-SHA-256-PLUS over wss:// binds to
+// the HTTPS connection's TLS (RFC 9266 tls-exporter).
+func TestWebSocketChannelBinding(t *testing.T) {
+	srv := xmpptest.Start(t, nil)
+	srv.AddUser(t, "alice", "secret")
+	c := dialWS(t, srv, true)
+	c.open()
+	c.auth("SCRAM-SHA-256-PLUS", "alice", "secret")
+	if j := c.bind("plus"); j != "alice@localhost/plus" {
+		t.Fatalf("bound %s", j)
 	}
 }
 

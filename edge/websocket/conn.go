@@ -3,6 +3,7 @@ package websocket
 import (
 	"errors"
 	"io"
+	"math"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -66,7 +67,10 @@ func newConn(c *ws.Conn, h *Handler) *conn {
 	c.SetPongHandler(cn.onPong)
 	c.SetCloseHandler(cn.onClose)
 	if h.opts.PingInterval > 0 {
-		cn.timer = time.AfterFunc(h.opts.PingInterval, cn.tick)
+		// Armed by Reset after the field is set: Reset orders the
+		// assignment before tick reads it.
+		cn.timer = time.AfterFunc(time.Duration(math.MaxInt64), cn.tick)
+		cn.timer.Reset(h.opts.PingInterval)
 	}
 	return cn
 }

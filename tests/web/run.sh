@@ -20,6 +20,7 @@
 #   WEB_KEEP=1            keep the temp dir (config, data, logs) afterwards
 #   WEB_STEP_TIMEOUT=20   seconds each client step may take
 #   WEB_LOG_LEVEL=info    server log level
+#   WEB_CONVERSE_TRANSPORTS="websocket bosh"  the Converse runs, in order
 #   CHROMIUM=/usr/bin/chromium
 #   PYTHON=/usr/bin/python3
 set -euo pipefail
@@ -209,7 +210,8 @@ run() {
 	failed=$((failed + ${f%% failed}))
 }
 
-run converse "$HERE/converse.mjs" websocket bosh
+# shellcheck disable=SC2086 # a list of words
+run converse "$HERE/converse.mjs" ${WEB_CONVERSE_TRANSPORTS:-websocket bosh}
 run xmpp.js "$HERE/xmppjs.mjs"
 
 t=$(now)

@@ -76,7 +76,7 @@ func (n *Node) startAdmin() error {
 			authed.ServeHTTP(w, r)
 		})
 	}
-	n.admin = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	n.admin = &http.Server{Handler: metrics.CountHTTP("admin", h), ReadHeaderTimeout: 10 * time.Second}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()

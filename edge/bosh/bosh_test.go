@@ -1,51 +1,10 @@
 package bosh
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
 )
-
-func TestSplitter(t *testing.T) {
-	out := "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='abc' from='localhost' version='1.0'>" +
-		"<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>" +
-		" <message to='a@b' title='x>y'><body>hi</body></message><iq xmlns='jabber:client' type='result' id='1'/>" +
-		"<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>"
-	want := []string{
-		"H:abc",
-		"E:<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>",
-		"E:<message xmlns='jabber:client' to='a@b' title='x>y'><body>hi</body></message>",
-		"E:<iq xmlns='jabber:client' type='result' id='1'/>",
-		"X:<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>",
-		"END",
-	}
-	// Every way of cutting the output into two writes gives the same pieces.
-	for cut := 0; cut <= len(out); cut++ {
-		var sp splitter
-		ps := sp.feed([]byte(out[:cut]), nil)
-		ps = sp.feed([]byte(out[cut:]), ps)
-		var got []string
-		for _, p := range ps {
-			switch p.kind {
-			case kindHeader:
-				got = append(got, "H:"+string(p.b))
-			case kindElement:
-				got = append(got, "E:"+string(p.b))
-			case kindError:
-				got = append(got, "X:"+string(p.b))
-			case kindEnd:
-				got = append(got, "END")
-			}
-		}
-		if strings.Join(got, "\n") != strings.Join(want, "\n") {
-			t.Fatalf("cut at %d:\n%s", cut, strings.Join(got, "\n"))
-		}
-		if sp.buf != nil {
-			t.Fatalf("cut at %d: %d bytes left", cut, len(sp.buf))
-		}
-	}
-}
 
 func TestParseBody(t *testing.T) {
 	lim := xmltok.Limits{MaxStanzaSize: 1 << 16, MaxDepth: 16}

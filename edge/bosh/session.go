@@ -1,6 +1,7 @@
 package bosh
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/meridian-xmpp/meridian/edge/framing"
 	"github.com/meridian-xmpp/meridian/internal/metrics"
 )
 
@@ -54,7 +56,7 @@ type session struct {
 	out       [][]byte   // elements queued for the next response
 	outBytes  int
 	streamErr []byte // <stream:error> written by the stream
-	split     splitter
+	split     framing.Splitter
 	authid    string
 	final     []byte // the terminate body, once the stream has ended
 	gone      bool   // removed from the handler
@@ -336,20 +338,25 @@ func (s *session) output(p []byte) error {
 	if s.gone || s.final != nil {
 		return nil // the client is not listening any more
 	}
-	var buf [4]piece
-	for _, pc := range s.split.feed(p, buf[:0]) {
-		switch pc.kind {
-		case kindHeader:
-			s.authid = string(pc.b)
-		case kindElement:
-			s.out = append(s.out, pc.b)
-			s.outBytes += len(pc.b)
-		case kindError:
-			s.streamErr = pc.b
-		case kindEnd:
+	s.split.Feed(p, func(k framing.Kind, item []byte) error {
+		switch {
+		case k == framing.Header:
+			// The header has no place in a <body/>; its id is the authid.
+			if id, _, ok := framing.Attr(item, "id"); ok {
+				s.authid = string(id)
+			}
+		case k == framing.End:
 			s.streamEnded()
+		case bytes.HasPrefix(item, []byte("<stream:error")):
+			s.streamErr = framing.Qualified(item)
+		default:
+			// A <body/> child declares its namespace (XEP-0206 §5).
+			el := framing.Qualified(item)
+			s.out = append(s.out, el)
+			s.outBytes += len(el)
 		}
-	}
+		return nil
+	})
 	if s.outBytes > s.h.maxQueue {
 		return errOverflow
 	}

@@ -15,15 +15,15 @@ import (
 var ErrNotSendable = errors.New("core: only messages and directed presence can be sent without a session")
 
 // SendAs routes a message or a directed presence as if a session bound
-// to from (a full JID of a local account) had sent it: the UserSend hooks
+// to from (a local account, or a full JID of one) had sent it: the UserSend hooks
 // (carbons, archive, blocking, event notifications) and, for presence,
 // the outbound presence hooks (subscriptions) run, then the router. No
 // session is bound, so nothing is delivered to from itself; errors the
 // router bounces to from are dropped. It is how front ends without a
 // stream (the client REST API) send on a user's behalf.
 func (c *Core) SendAs(ctx context.Context, from jid.JID, st *stanza.Stanza) error {
-	if from.IsBare() || !c.IsLocal(from.Domain()) || from.Local() == "" {
-		return errors.New("core: SendAs needs a full JID of a local account")
+	if !c.IsLocal(from.Domain()) || from.Local() == "" {
+		return errors.New("core: SendAs needs a local account")
 	}
 	if st.To.IsZero() || (st.Kind != stanza.Message && st.Kind != stanza.Presence) {
 		return ErrNotSendable

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/meridian-xmpp/meridian/core/module"
 	"github.com/meridian-xmpp/meridian/internal/metrics"
@@ -26,6 +27,8 @@ type session struct {
 	jid       jid.JID
 	sink      link.Sink
 	transport string
+	remote    string    // client IP address, for operators
+	since     time.Time // when the resource was bound
 
 	mu         sync.Mutex
 	available  bool
@@ -149,7 +152,7 @@ func (c *Core) Open(ctx context.Context, req link.OpenRequest, sink link.Sink) (
 	if err != nil {
 		return nil, stanza.ErrBadRequest.WithText("invalid resource")
 	}
-	s := &session{c: c, sink: sink, transport: req.Transport}
+	s := &session{c: c, sink: sink, transport: req.Transport, remote: req.RemoteAddr, since: time.Now()}
 	var kicked *session
 	c.mu.Lock()
 	u := c.users[bare]

@@ -9,6 +9,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -42,7 +43,8 @@ func (n *Node) httpHandler() http.Handler {
 }
 
 // startAdmin serves the admin API on a unix socket only the node's user
-// can reach; meridianctl uses it while the node runs.
+// can reach (no token: meridianctl uses it while the node runs) and, when
+// [admin] listen is set, on TCP behind the configured bearer tokens.
 func (n *Node) startAdmin() error {
 	path := AdminSocket(n.cfg.Node.DataDir)
 	if c, err := net.Dial("unix", path); err == nil {
@@ -61,14 +63,43 @@ func (n *Node) startAdmin() error {
 	n.mu.Lock()
 	n.listeners = append(n.listeners, ln)
 	n.mu.Unlock()
-	n.admin = &http.Server{Handler: n.AdminHandler()}
+	h := n.AdminHandler()
+	if n.cfg.Admin.Listen != "" {
+		// One server for both listeners (Shutdown stops both); only a
+		// request that came through the socket goes without a token.
+		socket, authed := h, admin.RequireToken(n.cfg.Admin.Tokens, h)
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, unix := r.Context().Value(http.LocalAddrContextKey).(*net.UnixAddr); unix {
+				socket.ServeHTTP(w, r)
+				return
+			}
+			authed.ServeHTTP(w, r)
+		})
+	}
+	n.admin = &http.Server{Handler: metrics.CountHTTP("admin", h), ReadHeaderTimeout: 10 * time.Second}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
 		n.admin.Serve(ln)
 	}()
+	if a := n.cfg.Admin.Listen; a != "" {
+		return n.listen("admin", a, func(ln net.Listener) { n.admin.Serve(ln) })
+	}
 	return nil
 }
 
-// AdminHandler returns the admin API bound to this node's core.
-func (n *Node) AdminHandler() http.Handler { return admin.Handler(n.core) }
+// AdminHandler returns the admin API bound to this node's core, without
+// authentication (what the local socket serves).
+func (n *Node) AdminHandler() http.Handler {
+	return admin.Handler(n.core, admin.Node{
+		Name:  n.cfg.Node.Name,
+		Roles: n.cfg.Node.Roles,
+		Address: func() string {
+			if a := n.Addrs("c2s"); len(a) > 0 {
+				return a[0].String()
+			}
+			return ""
+		}(),
+		Streams: n.c2s.Count,
+	})
+}

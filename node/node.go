@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/meridian-xmpp/meridian/core"
+	"github.com/meridian-xmpp/meridian/edge/bosh"
 	"github.com/meridian-xmpp/meridian/edge/c2s"
 	"github.com/meridian-xmpp/meridian/internal/certs"
 	"github.com/meridian-xmpp/meridian/internal/config"
@@ -39,6 +40,7 @@ type Node struct {
 	web    *http.Server
 	admin  *http.Server
 	tls    *tls.Config
+	bosh   *bosh.Handler
 
 	// CertFile is the certificate clients see (for the start-up message).
 	CertFile string
@@ -206,6 +208,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		if n.http != nil {
 			n.http.Shutdown(ctx)
 		}
+		n.bosh.Close() // answers held long-polls so that web.Shutdown need not wait
 		if n.web != nil {
 			n.web.Shutdown(ctx)
 		}

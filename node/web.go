@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/meridian-xmpp/meridian/internal/metrics"
 )
 
 // The web listeners (config [web]) serve browsers and HTTP clients:
@@ -51,17 +53,18 @@ func (n *Node) startWeb() error {
 func (n *Node) webHandler() http.Handler {
 	mux := http.NewServeMux()
 	w := n.cfg.Web
-	mux.HandleFunc("GET /.well-known/host-meta", n.hostMeta)
-	mux.HandleFunc("GET /.well-known/host-meta.json", n.hostMeta)
+	hostMeta := metrics.CountHTTP("host_meta", http.HandlerFunc(n.hostMeta))
+	mux.Handle("GET /.well-known/host-meta", hostMeta)
+	mux.Handle("GET /.well-known/host-meta.json", hostMeta)
 	if w.WebSocket.Enabled {
-		mux.Handle(w.WebSocket.Path, n.websocketHandler())
+		mux.Handle(w.WebSocket.Path, metrics.CountHTTP("websocket", n.websocketHandler()))
 	}
 	if w.BOSH.Enabled {
-		mux.Handle(w.BOSH.Path, n.boshHandler())
+		mux.Handle(w.BOSH.Path, metrics.CountHTTP("bosh", n.boshHandler()))
 	}
 	if w.API.Enabled {
 		p := strings.TrimSuffix(w.API.Path, "/")
-		mux.Handle(p+"/", http.StripPrefix(p, n.clientAPIHandler()))
+		mux.Handle(p+"/", metrics.CountHTTP("client_api", http.StripPrefix(p, n.clientAPIHandler())))
 	}
 	return mux
 }

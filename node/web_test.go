@@ -6,6 +6,8 @@ import (
 	"encoding/xml"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/meridian-xmpp/meridian/internal/xmpptest"
@@ -71,6 +73,35 @@ func TestHostMeta(t *testing.T) {
 			t.Fatalf("%s: JSON links %+v", tc.base, js.Links)
 		}
 	}
+}
+
+// TestHostMeta's four requests are counted per endpoint.
+func TestWebRequestsCounted(t *testing.T) {
+	srv := xmpptest.Start(t, nil)
+	before := metricValue(t, srv, `meridian_http_requests_total{code="200",endpoint="host_meta"}`)
+	for range 3 {
+		getWeb(t, "http://"+srv.Web+"/.well-known/host-meta", nil)
+	}
+	if got := metricValue(t, srv, `meridian_http_requests_total{code="200",endpoint="host_meta"}`); got != before+3 {
+		t.Fatalf("host_meta requests counted %v, want %v", got, before+3)
+	}
+}
+
+// metricValue reads one series from the node's /metrics.
+func metricValue(t *testing.T, srv *xmpptest.Server, series string) float64 {
+	t.Helper()
+	body, _ := io.ReadAll(getWeb(t, "http://"+srv.HTTP+"/metrics", nil).Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("%s not in /metrics", series)
+	return 0
 }
 
 func TestHostMetaPublicURLAndDisabled(t *testing.T) {

@@ -1,6 +1,7 @@
-// Command meridianctl administers a Meridian node: accounts now; later
-// sessions, mesh and drain. It talks to a running node's admin socket, or
-// opens the node's store when no node runs.
+// Command meridianctl administers a Meridian node through its admin REST
+// API: accounts, sessions, stanzas, domains, status and the mesh. It talks
+// to the local node's admin socket or to --url with a bearer token; account
+// commands open the node's store when no node runs.
 package main
 
 import (

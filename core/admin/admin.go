@@ -1,134 +1,149 @@
-// Package admin is the node's administrative HTTP API for accounts. It is
-// served on the local admin socket (and later on the admin REST listener);
-// meridianctl speaks it. It owns request decoding and status codes; the
-// account logic stays in the core.
+// Package admin is the node's administrative REST API: accounts,
+// sessions, stanzas sent on a user's behalf, domains, status and the mesh.
+// It is served on the local admin socket and, behind bearer tokens
+// (RequireToken), on the [admin] TCP listener; meridianctl speaks it. The
+// contract is the OpenAPI document served at /v1/openapi.yaml (a copy of
+// docs/admin-api.yaml). It owns request decoding, status codes and JSON
+// shapes; the account, session and routing logic stays in the core, and
+// it never owns a listener.
 package admin
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
+	"time"
 
-	"github.com/meridian-xmpp/meridian/core/auth"
+	"github.com/meridian-xmpp/meridian/core"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
+	"github.com/meridian-xmpp/meridian/xmpp/stanza"
 )
 
-// Accounts is what the API needs from the core.
-type Accounts interface {
+// Core is what the API needs from the core (implemented by *core.Core).
+type Core interface {
 	CreateUser(ctx context.Context, bare jid.JID, password string) error
 	RemoveUser(ctx context.Context, bare jid.JID) error
 	SetPassword(ctx context.Context, bare jid.JID, password string) error
 	ListUsers(ctx context.Context, domain string) ([]string, error)
+	UserExists(ctx context.Context, bare jid.JID) (bool, error)
 	IsLocal(domain string) bool
+	Hosts() []string
+	Started() time.Time
+	AllSessions() []core.SessionSummary
+	KickSession(full jid.JID, e *stanza.StreamError) bool
+	KickUser(bare jid.JID, e *stanza.StreamError) int
+	HandleAs(st *stanza.Stanza) bool
+	SendAs(ctx context.Context, from jid.JID, st *stanza.Stanza) error
 }
 
-// Handler returns the API's routes:
-//
-//	POST   /v1/users                 {"jid": "...", "password": "..."}
-//	GET    /v1/users?domain=D        {"users": ["alice", ...]}
-//	DELETE /v1/users/{jid}
-//	PUT    /v1/users/{jid}/password  {"password": "..."}
-func Handler(a Accounts) http.Handler {
+var _ Core = (*core.Core)(nil)
+
+// Node describes the node around the core, for /v1/status and /v1/mesh.
+type Node struct {
+	Name    string
+	Roles   []string
+	Address string     // where clients reach the node ("" when it listens nowhere)
+	Streams func() int // open client streams, authenticated or not
+}
+
+// Kicked is the stream error a session ended through the API gets: RFC
+// 6120 §4.9.3.14, the entity broke a local service policy.
+var Kicked = &stanza.StreamError{Condition: stanza.PolicyViolation, Text: "session ended by an administrator"}
+
+type api struct {
+	c    Core
+	node Node
+}
+
+// table is every route the API serves.
+var table = []struct {
+	pattern string
+	serve   func(*api, http.ResponseWriter, *http.Request)
+}{
+	{"POST /v1/users", (*api).createUser},
+	{"GET /v1/users", (*api).listUsers},
+	{"GET /v1/users/{jid}", (*api).getUser},
+	{"DELETE /v1/users/{jid}", (*api).removeUser},
+	{"PUT /v1/users/{jid}/password", (*api).setPassword},
+	{"DELETE /v1/users/{jid}/sessions", (*api).kickUser},
+	{"GET /v1/sessions", (*api).listSessions},
+	{"DELETE /v1/sessions/{jid}", (*api).kickSession},
+	{"POST /v1/stanzas", (*api).sendStanza},
+	{"POST /v1/messages", (*api).sendMessage},
+	{"GET /v1/domains", (*api).domains},
+	{"GET /v1/status", (*api).status},
+	{"GET /v1/mesh", (*api).mesh},
+	{"GET /v1/openapi.yaml", (*api).document},
+}
+
+// Routes lists the "METHOD /path" patterns the API serves, so that tests
+// can hold them against the OpenAPI document.
+func Routes() []string {
+	out := make([]string, len(table))
+	for i, r := range table {
+		out[i] = r.pattern
+	}
+	return out
+}
+
+// Handler returns the API bound to a core and a node.
+func Handler(c Core, n Node) http.Handler {
+	a := &api{c: c, node: n}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/users", func(w http.ResponseWriter, r *http.Request) {
-		var body struct {
-			JID      string `json:"jid"`
-			Password string `json:"password"`
-		}
-		if !decode(w, r, &body) {
-			return
-		}
-		j, ok := account(w, a, body.JID)
-		if !ok {
-			return
-		}
-		if body.Password == "" {
-			fail(w, http.StatusBadRequest, "password must not be empty")
-			return
-		}
-		err := a.CreateUser(r.Context(), j, body.Password)
-		switch {
-		case errors.Is(err, auth.ErrExists):
-			fail(w, http.StatusConflict, "account exists")
-		case err != nil:
-			fail(w, http.StatusInternalServerError, err.Error())
-		default:
-			reply(w, http.StatusCreated, map[string]string{"jid": j.String()})
-		}
-	})
-	mux.HandleFunc("GET /v1/users", func(w http.ResponseWriter, r *http.Request) {
-		d := r.URL.Query().Get("domain")
-		if !a.IsLocal(d) {
-			fail(w, http.StatusNotFound, "domain not served here")
-			return
-		}
-		users, err := a.ListUsers(r.Context(), d)
-		if err != nil {
-			fail(w, http.StatusInternalServerError, err.Error())
-			return
-		}
-		if users == nil {
-			users = []string{}
-		}
-		reply(w, http.StatusOK, map[string]any{"users": users})
-	})
-	mux.HandleFunc("DELETE /v1/users/{jid}", func(w http.ResponseWriter, r *http.Request) {
-		j, ok := account(w, a, r.PathValue("jid"))
-		if !ok {
-			return
-		}
-		notFoundOr(w, a.RemoveUser(r.Context(), j))
-	})
-	mux.HandleFunc("PUT /v1/users/{jid}/password", func(w http.ResponseWriter, r *http.Request) {
-		var body struct {
-			Password string `json:"password"`
-		}
-		if !decode(w, r, &body) {
-			return
-		}
-		j, ok := account(w, a, r.PathValue("jid"))
-		if !ok {
-			return
-		}
-		if body.Password == "" {
-			fail(w, http.StatusBadRequest, "password must not be empty")
-			return
-		}
-		notFoundOr(w, a.SetPassword(r.Context(), j, body.Password))
-	})
-	return mux
+	for _, r := range table {
+		mux.HandleFunc(r.pattern, func(w http.ResponseWriter, req *http.Request) { r.serve(a, w, req) })
+	}
+	return jsonErrors(mux)
 }
 
-func notFoundOr(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, auth.ErrNotFound):
-		fail(w, http.StatusNotFound, "no such account")
-	case err != nil:
-		fail(w, http.StatusInternalServerError, err.Error())
-	default:
-		w.WriteHeader(http.StatusNoContent)
-	}
+// jsonErrors answers what the mux itself refuses (no such path: 404,
+// wrong method: 405 with Allow) in the API's JSON error shape.
+func jsonErrors(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r) // sets the path values
+			return
+		}
+		rec := &statusRecorder{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		switch rec.code {
+		case http.StatusMethodNotAllowed:
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			fail(w, rec.code, "method not allowed")
+		case http.StatusNotFound:
+			fail(w, rec.code, "no such endpoint")
+		default: // redirects for unclean paths
+			for k, v := range rec.header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.code)
+		}
+	})
 }
 
-func account(w http.ResponseWriter, a Accounts, s string) (jid.JID, bool) {
-	j, err := jid.Parse(s)
-	if err != nil || j.Local() == "" || !j.IsBare() {
-		fail(w, http.StatusBadRequest, "not a bare account JID: "+s)
-		return jid.JID{}, false
-	}
-	if !a.IsLocal(j.Domain()) {
-		fail(w, http.StatusNotFound, "domain not served here: "+j.Domain())
-		return jid.JID{}, false
-	}
-	return j, true
+// statusRecorder keeps the status and headers of a response, not its body.
+type statusRecorder struct {
+	header http.Header
+	code   int
 }
+
+func (s *statusRecorder) Header() http.Header         { return s.header }
+func (s *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusRecorder) WriteHeader(code int)        { s.code = code }
+
+// maxBody bounds request bodies; a stanza fits well within it.
+const maxBody = 1 << 16
 
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		fail(w, http.StatusBadRequest, "malformed JSON: "+err.Error())
+		return false
+	}
+	if dec.More() {
+		fail(w, http.StatusBadRequest, "malformed JSON: data after the object")
 		return false
 	}
 	return true

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"errors"
+	"github.com/meridian-xmpp/meridian/edge/framing"
 	"io"
 	"math"
 	"net"
@@ -40,7 +41,7 @@ type conn struct {
 	idle atomic.Int64
 
 	wmu   sync.Mutex
-	split splitter
+	split framing.Splitter
 
 	lastRead atomic.Int64 // unix ns of the last frame from the client
 	pingAt   atomic.Int64 // unix ns of the last ping sent
@@ -250,18 +251,18 @@ var closeReasons = map[int]string{
 func (c *conn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if err := c.split.feed(p, c.send); err != nil {
+	if err := c.split.Feed(p, c.send); err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
 
 // send writes one item of the stream's output as one text message.
-func (c *conn) send(kind itemKind, item []byte) error {
+func (c *conn) send(kind framing.Kind, item []byte) error {
 	switch {
-	case kind == itemEnd:
+	case kind == framing.End:
 		c.closing.Store(true)
-	case kind == itemElement && isSASLSuccess(item):
+	case kind == framing.Element && isSASLSuccess(item):
 		c.expectOpen.Store(true)
 	}
 	w, err := c.ws.NextWriter(ws.TextMessage)

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"bytes"
+	"github.com/meridian-xmpp/meridian/edge/framing"
 	"io"
 
 	"github.com/meridian-xmpp/meridian/xmpp/stanza"
@@ -19,8 +20,6 @@ const (
 	streamEnd    = "</stream:stream>"
 	openPrefix   = "<open xmlns='" + nsFraming + "'"
 	closeMessage = "<close xmlns='" + nsFraming + "'/>"
-	declStream   = " xmlns:stream='" + stanza.NSStream + "'"
-	declClient   = " xmlns='" + stanza.NSClient + "'"
 )
 
 // keepalive is what a message of only whitespace becomes: a whitespace
@@ -40,12 +39,12 @@ func fromClient(msg []byte, expectOpen bool) ([]byte, bool, *stanza.StreamError)
 	if msg[0] != '<' {
 		return nil, false, &stanza.StreamError{Condition: stanza.NotWellFormed, Text: "a WebSocket message must hold one XML element (RFC 7395 §3.3.1)"}
 	}
-	end, kind := scanToken(msg, 0)
-	if end < 0 || kind == tokEnd || kind == tokOther {
+	end, kind := framing.ScanToken(msg, 0)
+	if end < 0 || kind == framing.TokEnd || kind == framing.TokOther {
 		return nil, false, &stanza.StreamError{Condition: stanza.NotWellFormed, Text: "a WebSocket message must hold one XML element (RFC 7395 §3.3.1)"}
 	}
 	tag := msg[:end]
-	local, ns, _ := space(tag)
+	local, ns, _ := framing.Space(tag)
 	if local == "stream" && (ns == stanza.NSStream || bytes.HasPrefix(tag, []byte("<stream:"))) {
 		return nil, false, &stanza.StreamError{Condition: stanza.InvalidNamespace, Text: "open the stream with <open xmlns='" + nsFraming + "'/> (RFC 7395 §3.4)"}
 	}
@@ -71,11 +70,11 @@ func fromClient(msg []byte, expectOpen bool) ([]byte, bool, *stanza.StreamError)
 // oneElement reports whether msg, trimmed, is exactly one complete
 // element and nothing else.
 func oneElement(msg []byte) bool {
-	var s splitter
+	var s framing.Splitter
 	n, size := 0, 0
-	s.feed(msg, func(k itemKind, item []byte) error {
+	s.Feed(msg, func(k framing.Kind, item []byte) error {
 		n++
-		if k != itemElement {
+		if k != framing.Element {
 			n++
 		}
 		size = len(item)
@@ -95,7 +94,7 @@ func header(open []byte) []byte {
 
 func copyAttrs(b, tag []byte, names ...string) []byte {
 	for _, n := range names {
-		if v, q, ok := attr(tag, n); ok {
+		if v, q, ok := framing.Attr(tag, n); ok {
 			b = append(b, ' ')
 			b = append(b, n...)
 			b = append(b, '=', q)
@@ -110,30 +109,18 @@ func copyAttrs(b, tag []byte, names ...string) []byte {
 // (RFC 7395 §3.3.3): the header becomes <open/>, the end tag <close/>,
 // and an element gets the namespace declarations it inherited from the
 // stream header.
-func toClient(w io.Writer, kind itemKind, item []byte) error {
+func toClient(w io.Writer, kind framing.Kind, item []byte) error {
 	var err error
 	switch kind {
-	case itemHeader:
+	case framing.Header:
 		b := make([]byte, 0, 160)
 		b = append(b, openPrefix...)
 		b = copyAttrs(b, item, "from", "id", "version", "xml:lang")
 		_, err = w.Write(append(b, "/>"...))
-	case itemEnd:
+	case framing.End:
 		_, err = io.WriteString(w, closeMessage)
 	default:
-		at := nameEnd(item)
-		tag := item
-		if end, _ := scanToken(item, 0); end > 0 {
-			tag = item[:end]
-		}
-		var decl string
-		if bytes.HasPrefix(item, []byte("<stream:")) {
-			if _, _, ok := attr(tag, "xmlns:stream"); !ok {
-				decl = declStream
-			}
-		} else if _, _, ok := attr(tag, "xmlns"); !ok {
-			decl = declClient
-		}
+		at, decl := framing.Declaration(item)
 		if _, err = w.Write(item[:at]); err == nil {
 			if _, err = io.WriteString(w, decl); err == nil {
 				_, err = w.Write(item[at:])
@@ -149,10 +136,10 @@ func isSASLSuccess(item []byte) bool {
 	if !bytes.HasPrefix(item, []byte("<success")) {
 		return false
 	}
-	end, _ := scanToken(item, 0)
+	end, _ := framing.ScanToken(item, 0)
 	if end < 0 {
 		return false
 	}
-	local, ns, _ := space(item[:end])
+	local, ns, _ := framing.Space(item[:end])
 	return local == "success" && ns == stanza.NSSASL
 }

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"bytes"
+	"github.com/meridian-xmpp/meridian/edge/framing"
 	"strings"
 	"testing"
 
@@ -74,22 +75,22 @@ func TestSplitToClient(t *testing.T) {
 		"<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>",
 	}
 	for size := 1; size <= len(out); size++ {
-		var s splitter
+		var s framing.Splitter
 		var got []string
-		emit := func(k itemKind, item []byte) error {
+		emit := func(k framing.Kind, item []byte) error {
 			var b bytes.Buffer
 			toClient(&b, k, item)
 			got = append(got, b.String())
 			return nil
 		}
 		for i := 0; i < len(out); i += size {
-			s.feed([]byte(out[i:min(i+size, len(out))]), emit)
+			s.Feed([]byte(out[i:min(i+size, len(out))]), emit)
 		}
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("pieces of %d:\n%s\nwant\n%s", size, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
-		if !s.idle() {
-			t.Fatalf("pieces of %d: %q left", size, s.buf)
+		if !s.Idle() {
+			t.Fatalf("pieces of %d: something left buffered", size)
 		}
 	}
 }
@@ -109,11 +110,11 @@ func TestIsSASLSuccess(t *testing.T) {
 
 func BenchmarkSplitToClient(b *testing.B) {
 	out := []byte("<message to='a@b' from='c@d/r' id='1' type='chat'><body>hello there</body></message>")
-	var s splitter
-	emit := func(k itemKind, item []byte) error { return toClient(discard{}, k, item) }
+	var s framing.Splitter
+	emit := func(k framing.Kind, item []byte) error { return toClient(discard{}, k, item) }
 	b.ReportAllocs()
 	for b.Loop() {
-		s.feed(out, emit)
+		s.Feed(out, emit)
 	}
 }
 

@@ -19,6 +19,10 @@ const (
 	// EnvConfigFile is reserved for cmd/meridian to find the config file;
 	// it is not a key, and ApplyEnv ignores it.
 	EnvConfigFile = envPrefix + "CONFIG"
+	// EnvAdminURL and EnvAdminToken are reserved for meridianctl (which
+	// node to administer, with which token); they are not keys either.
+	EnvAdminURL   = envPrefix + "ADMIN_URL"
+	EnvAdminToken = envPrefix + "ADMIN_TOKEN"
 	envVHosts     = envPrefix + "VHOSTS"
 	envModules    = envPrefix + "MODULES_"
 )
@@ -165,7 +169,7 @@ func (c *Config) applyEnv(env []string) []error {
 	root := reflectValue(c)
 	for _, name := range sortedKeys(vars) {
 		value := vars[name]
-		if name == envVHosts || name == EnvConfigFile {
+		if name == envVHosts || name == EnvConfigFile || name == EnvAdminURL || name == EnvAdminToken {
 			continue
 		}
 		if rest, ok := strings.CutPrefix(name, envModules); ok {

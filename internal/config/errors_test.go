@@ -297,7 +297,7 @@ func TestValidateGood(t *testing.T) {
 		{"MERIDIAN_CONFIG is not a key", minimal},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := Parse([]byte(tc.file), []string{"MERIDIAN_CONFIG=/etc/meridian.toml"}); err != nil {
+			if _, err := Parse([]byte(tc.file), []string{"MERIDIAN_CONFIG=/etc/meridian.toml", "MERIDIAN_ADMIN_URL=http://127.0.0.1:5281", "MERIDIAN_ADMIN_TOKEN=x"}); err != nil {
 				t.Errorf("Parse: %v", err)
 			}
 		})

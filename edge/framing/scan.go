@@ -1,19 +1,25 @@
-package websocket
+// Package framing is what the transports that frame XMPP their own way
+// (WebSocket, BOSH) share: a light scanner that finds where top-level
+// elements start and end in the bytes a c2s stream writes, reads the
+// attributes of a start tag, and declares on an element the namespaces it
+// inherited from the stream header. It does not check well-formedness;
+// the stream's own tokenizer (xmpp/xmltok) does that on everything a
+// client sends.
+package framing
 
-import "bytes"
+import (
+	"bytes"
 
-// A light scanner for the framing work of this package: it finds where
-// top-level elements start and end and reads the attributes of a start
-// tag. It does not check well-formedness; the stream's own tokenizer
-// (xmpp/xmltok) does that on everything the client sends.
+	"github.com/meridian-xmpp/meridian/xmpp/stanza"
+)
 
-type tokenKind uint8
+type TokenKind uint8
 
 const (
-	tokStart tokenKind = iota // <name ...>
-	tokEmpty                  // <name .../>
-	tokEnd                    // </name>
-	tokOther                  // <?...?>, <!--...-->, <![CDATA[...]]>, <!...>
+	TokStart TokenKind = iota // <name ...>
+	TokEmpty                  // <name .../>
+	TokEnd                    // </name>
+	TokOther                  // <?...?>, <!--...-->, <![CDATA[...]]>, <!...>
 )
 
 var (
@@ -23,28 +29,28 @@ var (
 	commEnd   = []byte("-->")
 )
 
-// scanToken reads the markup token starting with '<' at b[t]. It returns
+// ScanToken reads the markup token starting with '<' at b[t]. It returns
 // the offset just after it, or -1 when b ends before the token does.
-func scanToken(b []byte, t int) (int, tokenKind) {
+func ScanToken(b []byte, t int) (int, TokenKind) {
 	if t+1 >= len(b) {
 		return -1, 0
 	}
 	switch b[t+1] {
 	case '?':
-		return after(b, t+2, piEnd), tokOther
+		return after(b, t+2, piEnd), TokOther
 	case '!':
 		rest := b[t:]
 		switch {
 		case bytes.HasPrefix(rest, []byte("<!--")):
-			return after(b, t+4, commEnd), tokOther
+			return after(b, t+4, commEnd), TokOther
 		case bytes.HasPrefix(rest, cdataOpen):
-			return after(b, t+len(cdataOpen), cdataEnd), tokOther
+			return after(b, t+len(cdataOpen), cdataEnd), TokOther
 		case len(rest) < len(cdataOpen) && bytes.HasPrefix(cdataOpen, rest):
 			return -1, 0 // cannot tell yet
 		}
-		return after(b, t+2, []byte(">")), tokOther
+		return after(b, t+2, []byte(">")), TokOther
 	case '/':
-		return after(b, t+2, []byte(">")), tokEnd
+		return after(b, t+2, []byte(">")), TokEnd
 	}
 	// A start tag: '>' may appear inside quoted attribute values.
 	var q byte
@@ -59,9 +65,9 @@ func scanToken(b []byte, t int) (int, tokenKind) {
 			q = c
 		case c == '>':
 			if b[i-1] == '/' {
-				return i + 1, tokEmpty
+				return i + 1, TokEmpty
 			}
-			return i + 1, tokStart
+			return i + 1, TokStart
 		}
 	}
 	return -1, 0
@@ -77,9 +83,9 @@ func after(b []byte, from int, end []byte) int {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
-// nameEnd returns the offset just after the name of the start tag at
+// NameEnd returns the offset just after the name of the start tag at
 // tag[0] ('<').
-func nameEnd(tag []byte) int {
+func NameEnd(tag []byte) int {
 	i := 1
 	for i < len(tag) && !isSpace(tag[i]) && tag[i] != '/' && tag[i] != '>' {
 		i++
@@ -95,7 +101,7 @@ type attrs struct {
 	i int
 }
 
-func attrsOf(tag []byte) attrs { return attrs{b: tag, i: nameEnd(tag)} }
+func attrsOf(tag []byte) attrs { return attrs{b: tag, i: NameEnd(tag)} }
 
 func (a *attrs) next() (name, value []byte, quote byte, ok bool) {
 	b := a.b
@@ -127,8 +133,8 @@ func (a *attrs) next() (name, value []byte, quote byte, ok bool) {
 	return name, value, quote, true
 }
 
-// attr returns the raw value of the named attribute of a start tag.
-func attr(tag []byte, name string) (value []byte, quote byte, ok bool) {
+// Attr returns the raw value of the named attribute of a start tag.
+func Attr(tag []byte, name string) (value []byte, quote byte, ok bool) {
 	it := attrsOf(tag)
 	for {
 		n, v, q, more := it.next()
@@ -141,43 +147,43 @@ func attr(tag []byte, name string) (value []byte, quote byte, ok bool) {
 	}
 }
 
-// space returns the namespace of the element whose start tag is tag, as
+// Space returns the namespace of the element whose start tag is tag, as
 // declared on that tag (its prefix's declaration, or the default one);
 // declared is false when the tag declares none.
-func space(tag []byte) (local, ns string, declared bool) {
-	qname := tag[1:nameEnd(tag)]
+func Space(tag []byte) (local, ns string, declared bool) {
+	qname := tag[1:NameEnd(tag)]
 	decl := "xmlns"
 	if i := bytes.IndexByte(qname, ':'); i >= 0 {
 		decl = "xmlns:" + string(qname[:i])
 		qname = qname[i+1:]
 	}
-	v, _, ok := attr(tag, decl)
+	v, _, ok := Attr(tag, decl)
 	return string(qname), string(v), ok
 }
 
-// splitter cuts a byte stream into its top-level items: the stream
+// Splitter cuts a byte stream into its top-level items: the stream
 // header, complete elements and the stream's end tag. It keeps only the
 // bytes of an unfinished item between calls.
-type splitter struct {
+type Splitter struct {
 	buf   []byte // unfinished input
 	pos   int    // scan position in buf
 	depth int    // element depth at pos
 	start int    // where the current top-level item starts in buf
 }
 
-type itemKind uint8
+type Kind uint8
 
 const (
-	itemElement itemKind = iota
-	itemHeader           // <stream:stream ...>, left open
-	itemEnd              // </stream:stream>
+	Element Kind = iota
+	Header       // <stream:stream ...>, left open
+	End          // </stream:stream>
 )
 
-// feed scans p after what is buffered and calls emit for every complete
+// Feed scans p after what is buffered and calls emit for every complete
 // item, in order. Whitespace, character data and processing instructions
 // between top-level items are dropped (keepalives, the XML declaration).
 // The bytes given to emit are valid during the call only.
-func (s *splitter) feed(p []byte, emit func(itemKind, []byte) error) error {
+func (s *Splitter) Feed(p []byte, emit func(Kind, []byte) error) error {
 	b := p
 	if len(s.buf) > 0 {
 		s.buf = append(s.buf, p...)
@@ -200,40 +206,40 @@ func (s *splitter) feed(p []byte, emit func(itemKind, []byte) error) error {
 			continue
 		}
 		t := s.pos
-		end, kind := scanToken(b, t)
+		end, kind := ScanToken(b, t)
 		if end < 0 {
 			break
 		}
 		s.pos = end
 		switch kind {
-		case tokOther:
+		case TokOther:
 			if s.depth == 0 {
 				s.start = end
 			}
-		case tokEmpty:
+		case TokEmpty:
 			if s.depth == 0 {
-				err = emit(itemElement, b[t:end])
+				err = emit(Element, b[t:end])
 				s.start = end
 			}
-		case tokStart:
+		case TokStart:
 			if s.depth == 0 {
 				s.start = t
-				if string(b[t+1:t+nameEnd(b[t:])]) == "stream:stream" {
-					err = emit(itemHeader, b[t:end])
+				if string(b[t+1:t+NameEnd(b[t:])]) == "stream:stream" {
+					err = emit(Header, b[t:end])
 					s.start = end
 					continue
 				}
 			}
 			s.depth++
-		case tokEnd:
+		case TokEnd:
 			if s.depth == 0 {
-				err = emit(itemEnd, b[t:end])
+				err = emit(End, b[t:end])
 				s.start = end
 				continue
 			}
 			s.depth--
 			if s.depth == 0 {
-				err = emit(itemElement, b[s.start:end])
+				err = emit(Element, b[s.start:end])
 				s.start = end
 			}
 		}
@@ -254,5 +260,44 @@ func (s *splitter) feed(p []byte, emit func(itemKind, []byte) error) error {
 	return err
 }
 
-// idle reports whether nothing unfinished is buffered.
-func (s *splitter) idle() bool { return len(s.buf) == 0 }
+// Idle reports whether nothing unfinished is buffered.
+func (s *Splitter) Idle() bool { return len(s.buf) == 0 }
+
+// Declaration returns the namespace declaration a top-level element of the
+// stream's output (item, starting with its start tag) lacks once it
+// leaves the stream: stanzas and nonzas written without an xmlns inherit
+// jabber:client, stream:features and stream:error the stream prefix.
+// at is where to insert it (just after the element's name); decl is ""
+// when nothing is missing.
+func Declaration(item []byte) (at int, decl string) {
+	at = NameEnd(item)
+	tag := item
+	if end, _ := ScanToken(item, 0); end > 0 {
+		tag = item[:end]
+	}
+	if bytes.HasPrefix(item, []byte("<stream:")) {
+		if _, _, ok := Attr(tag, "xmlns:stream"); !ok {
+			return at, declStream
+		}
+		return at, ""
+	}
+	if _, _, ok := Attr(tag, "xmlns"); !ok {
+		return at, declClient
+	}
+	return at, ""
+}
+
+// Qualified returns a copy of item with the declaration it lacks
+// (Declaration) added.
+func Qualified(item []byte) []byte {
+	at, decl := Declaration(item)
+	out := make([]byte, 0, len(item)+len(decl))
+	out = append(out, item[:at]...)
+	out = append(out, decl...)
+	return append(out, item[at:]...)
+}
+
+const (
+	declClient = " xmlns='" + stanza.NSClient + "'"
+	declStream = " xmlns:stream='" + stanza.NSStream + "'"
+)

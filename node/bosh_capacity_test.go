@@ -15,7 +15,9 @@ import (
 )
 
 // TestBOSHHeldSessionsCapacity opens MERIDIAN_BOSH_SESSIONS BOSH sessions
-// (created: stream features received, SASL not started) over loopback
+// (created: stream features received, SASL not started; with
+// MERIDIAN_BOSH_LOGIN=1 authenticated with SCRAM-SHA-1 and bound, each a
+// resource of one account) over loopback
 // HTTP, each with one long-poll held by the node, and reports the heap,
 // goroutines and RSS they cost per session. The held requests are written
 // on raw TCP connections that nobody reads, so the client side costs a
@@ -29,6 +31,10 @@ func TestBOSHHeldSessionsCapacity(t *testing.T) {
 	long := config.Duration{Duration: 10 * time.Minute}
 	cfg.Web.BOSH.MaxWait, cfg.Web.BOSH.Inactivity, cfg.C2S.HandshakeTimeout = long, long, long
 	srv := xmpptest.Start(t, cfg)
+	login := os.Getenv("MERIDIAN_BOSH_LOGIN") != ""
+	if login {
+		srv.AddUser(t, "u", "pw")
+	}
 	url := "http://" + srv.Web + "/http-bind"
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
 
@@ -41,7 +47,11 @@ func TestBOSHHeldSessionsCapacity(t *testing.T) {
 			for i := range next {
 				c := &boshClient{t: t, url: url, hc: hc}
 				c.rid.Store(int64(1000 + i))
-				c.create("localhost", 600, 1)
+				if login {
+					c.login("localhost", "u", "pw", "r"+strconv.Itoa(i), 600)
+				} else {
+					c.create("localhost", 600, 1)
+				}
 				conn, err := net.Dial("tcp", srv.Web)
 				if err != nil {
 					t.Errorf("session %d: %v", i, err)
@@ -65,7 +75,7 @@ func TestBOSHHeldSessionsCapacity(t *testing.T) {
 	hc.CloseIdleConnections()
 	time.Sleep(2 * time.Second) // the last held requests arrive
 	after := sample()
-	t.Logf("%d sessions with a held request in %v", n, time.Since(start).Round(time.Millisecond))
+	t.Logf("%d sessions (logged in: %v) with a held request in %v; bound sessions: %d", n, login, time.Since(start).Round(time.Millisecond), srv.Core().SessionCount())
 	t.Logf("per session: heap %.1f KB, stacks %.1f KB, goroutines %.2f, RSS %.1f KB (the test's client sockets included)",
 		(float64(after.heap)-float64(before.heap))/float64(n)/1024, (float64(after.stack)-float64(before.stack))/float64(n)/1024,
 		float64(after.goroutines-before.goroutines)/float64(n), (float64(after.rss)-float64(before.rss))/float64(n)/1024)

@@ -460,3 +460,51 @@ func TestBOSHBadInput(t *testing.T) {
 	}
 	t.Fatalf("bystander session did not get the message: %q", got)
 }
+
+// A BOSH session that goes inactive is a lost connection to its stream:
+// a stream-managed session waits, keeps what arrives, and resumes over a
+// new BOSH session (XEP-0198 over XEP-0206).
+func TestBOSHResumeAfterInactivity(t *testing.T) {
+	srv := xmpptest.Start(t, boshConfig(t)) // inactivity 3 s
+	srv.AddUser(t, "alice", "pw")
+	srv.AddUser(t, "bob", "pw")
+	c := newBOSH(t, "http://"+srv.Web)
+	aliceJID := c.login("localhost", "alice", "pw", "web", 5)
+	enabled := c.expectPayload("", "<enable xmlns='urn:xmpp:sm:3' resume='true'/>", "enabled")
+	previd := enabled.Attr("id")
+	if previd == "" || enabled.Attr("resume") != "true" {
+		t.Fatalf("enabled: %s", enabled)
+	}
+
+	// No request for longer than inactivity: the BOSH session ends.
+	time.Sleep(5 * time.Second)
+	expectTerminate(t, c.send("", ""), "item-not-found")
+
+	// What arrives meanwhile waits for the resumption.
+	bob := xmpptest.Login(t, srv.C2S, "localhost", "bob", "pw", "tcp")
+	bob.Send("<message to='" + aliceJID + "' type='chat' id='m1'><body>while away</body></message>")
+	bob.Send("<iq type='get' id='p1' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>")
+	bob.Expect("iq") // the message was routed before this answer
+
+	c2 := newBOSH(t, "http://"+srv.Web)
+	c2.create("localhost", 5, 1)
+	c2.scramSHA1("alice", "pw")
+	c2.expectPayload(" xmpp:restart='true' xmlns:xmpp='urn:xmpp:xbosh' to='localhost'", "", "features")
+	r := c2.send("", "<resume xmlns='urn:xmpp:sm:3' previd='"+previd+"' h='0'/>")
+	got := r.raw
+	for i := 0; i < 3 && !strings.Contains(got, "while away"); i++ {
+		got += c2.send("", "").raw
+	}
+	if !strings.Contains(got, "<resumed") || !strings.Contains(got, "while away") {
+		t.Fatalf("resumption over a new BOSH session: %s", got)
+	}
+	// The resumed session is alice's again: bob reaches it.
+	bob.Send("<message to='" + aliceJID + "' type='chat'><body>after resume</body></message>")
+	got = ""
+	for i := 0; i < 3 && !strings.Contains(got, "after resume"); i++ {
+		got += c2.send("", "").raw
+	}
+	if !strings.Contains(got, "after resume") {
+		t.Fatalf("after resumption: %s", got)
+	}
+}

@@ -340,6 +340,9 @@ func TestAdminAPI(t *testing.T) {
 			t.Fatalf("got %s", m)
 		}
 
+		// Text XML cannot carry is refused, not sent to break bob's parser.
+		api.expect(400, "POST", "/v1/messages", map[string]string{"from": "alice@localhost", "to": "bob@localhost", "body": "bad \u0001"})
+
 		// Through a connected session of alice's, to bob's bare JID.
 		a := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "phone")
 		api.expect(202, "POST", "/v1/messages", map[string]string{"from": "alice@localhost/phone", "to": "bob@localhost", "body": "two & <three>"}).decode(t, &sent)

@@ -345,6 +345,7 @@ func TestClientAPIMessages(t *testing.T) {
 		{"POST", "/messages", `{"to": "bob@@localhost", "body": "x"}`, 400, true},
 		{"POST", "/messages", `{"to": "", "body": "x"}`, 400, false},
 		{"POST", "/messages", `{"to": "bob@localhost", "body": ""}`, 400, false},
+		{"POST", "/messages", `{"to": "bob@localhost", "body": "hi\u0001\u000b"}`, 400, true},
 		{"POST", "/messages", `{"to": "bob@localhost", "body": "` + strings.Repeat("x", 70000) + `"}`, 413, true},
 		{"GET", "/messages?limit=0", nil, 400, false},
 		{"GET", "/messages?limit=many", nil, 400, false},
@@ -353,6 +354,9 @@ func TestClientAPIMessages(t *testing.T) {
 		{"GET", "/messages?before=" + p.First + "&after=" + p.Last, nil, 400, true},
 		{"GET", "/messages?before=00000000000000000000000001", nil, 404, true},
 	})
+	// A form or text/plain body (what a page on another site can post
+	// without a preflight) is refused.
+	expectStatus(t, api.call("POST", "/messages", `{"to": "bob@localhost", "body": "csrf"}`, false, "Content-Type", "text/plain"), 415, "text/plain POST")
 	expectStatus(t, api.call("DELETE", "/messages", nil, false), 405, "DELETE /messages")
 	expectStatus(t, api.call("PUT", "/messages/bob@localhost", nil, false), 405, "PUT /messages/{with}")
 
@@ -511,6 +515,7 @@ func TestClientAPIContacts(t *testing.T) {
 		{"POST", "/contacts", map[string]any{"jid": "alice@localhost"}, 400, true},
 		{"POST", "/contacts", map[string]any{"name": "no jid"}, 400, false},
 		{"POST", "/contacts", map[string]any{"jid": "carol@localhost", "groups": []string{"a", "a"}}, 400, true},
+		{"POST", "/contacts", map[string]any{"jid": "carol@localhost", "name": "bad\u0002"}, 400, true},
 		{"POST", "/contacts", map[string]any{"jid": "carol@localhost", "groups": []string{""}}, 400, true},
 		{"POST", "/contacts", map[string]any{"jid": "carol@localhost", "nick": "c"}, 400, false},
 		{"POST", "/contacts", "[]", 400, false},

@@ -52,6 +52,10 @@ func (a *api) sendMessage(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "to and body are required")
 		return
 	}
+	if !xmltok.ValidText(body.Body) {
+		fail(w, http.StatusBadRequest, "body must be text without control characters")
+		return
+	}
 	el := xmltok.NewElement(stanza.NSClient, "message").SetAttr("to", body.To).SetAttr("type", body.Type)
 	el.Add(xmltok.NewElement(stanza.NSClient, "body").SetText(body.Body))
 	a.send(w, r, body.From, el)

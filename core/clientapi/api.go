@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
 	"slices"
 	"strings"
@@ -183,6 +184,12 @@ func reply(w http.ResponseWriter, status int, v any) {
 // malformed JSON, unknown fields or trailing data. It reports whether v
 // was filled.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	// JSON only: a browser sends other types cross-origin without a
+	// preflight, and must not reach an endpoint with cached credentials.
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		fail(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+		return false
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)

@@ -42,8 +42,8 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if req.Body == "" {
-		fail(w, http.StatusBadRequest, "body must not be empty")
+	if req.Body == "" || !xmltok.ValidText(req.Body) {
+		fail(w, http.StatusBadRequest, "body must be non-empty text without control characters")
 		return
 	}
 	from, err := user(r).WithResource(Resource)

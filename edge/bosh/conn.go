@@ -49,6 +49,13 @@ func (c *conn) push(b ...[]byte) {
 	c.signal()
 }
 
+// buffered returns how many bytes wait for the stream to read them.
+func (c *conn) buffered() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.in)
+}
+
 // finish makes reads return err once what is queued is read.
 func (c *conn) finish(err error) {
 	c.mu.Lock()

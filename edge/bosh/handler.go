@@ -293,7 +293,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, b *body) {
 	s := &session{
 		h: h, domain: to, lang: b.attrs["xml:lang"],
 		hold:   min(hold, h.opts.MaxHold),
-		wait:   min(time.Duration(waitSecs)*time.Second, h.opts.MaxWait),
+		wait:   time.Duration(min(int64(waitSecs), int64(h.opts.MaxWait/time.Second))) * time.Second,
 		legacy: b.attrs["ver"] == "",
 		ver:    version(b.attrs["ver"]),
 		ctype:  contentType(b.attrs["content"]),
@@ -319,23 +319,21 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, b *body) {
 		reject("remote-connection-failed")
 		return
 	}
-	h.sessions[s.sid] = s
-	h.mu.Unlock()
-	metrics.BOSHSessions.Inc()
-	metrics.BOSHRequests.WithLabelValues("created").Inc()
-
+	// The session is complete before the sweeper or Close can see it.
 	now := time.Now()
 	req := newRequest(b)
 	req.create = true
 	// The creation request waits for the stream features, briefly even
 	// for a polling client.
 	req.expires = now.Add(max(s.wait, 2*time.Second))
-	s.mu.Lock()
 	s.next = b.rid + 1
 	s.held = []*request{req}
 	s.idleSince = now
 	metrics.BOSHHeld.Inc()
-	s.mu.Unlock()
+	h.sessions[s.sid] = s
+	h.mu.Unlock()
+	metrics.BOSHSessions.Inc()
+	metrics.BOSHRequests.WithLabelValues("created").Inc()
 	s.conn.push(s.header())
 	h.opts.Serve(s.conn, c2s.Transport{Name: "bosh", Secure: r.TLS != nil})
 	select {

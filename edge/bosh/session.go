@@ -166,6 +166,16 @@ var (
 func (s *session) process(r *request, now time.Time) string {
 	b := r.b
 	s.pause = 0
+	// What the client sends waits in the connection until the stream
+	// reads it; a client that sends faster than its stream is served
+	// (on TCP it would be slowed down by the socket) ends the session.
+	in := 0
+	for _, c := range b.children {
+		in += len(c)
+	}
+	if in > 0 && s.conn.buffered()+in > s.h.maxQueue {
+		return "policy-violation"
+	}
 	switch {
 	case b.attrs["type"] == "terminate":
 		// §13: forward the payloads (e.g. unavailable presence), then end.
@@ -181,7 +191,7 @@ func (s *session) process(r *request, now time.Time) string {
 		return ""
 	case b.attrs["pause"] != "":
 		p := b.intAttr("pause", 0)
-		if p < 0 || time.Duration(p)*time.Second > s.h.opts.MaxPause {
+		if p < 0 || int64(p) > int64(s.h.opts.MaxPause/time.Second) {
 			return "bad-request"
 		}
 		// §10: answer everything held, the pause request without
@@ -189,7 +199,7 @@ func (s *session) process(r *request, now time.Time) string {
 		s.conn.push(b.children...)
 		for _, h := range s.held {
 			s.answer(h, 200, s.body(h, s.out), now)
-			s.out = nil
+			s.out, s.outBytes = nil, 0
 		}
 		s.held = nil
 		r.pause = true
@@ -215,6 +225,7 @@ func (s *session) process(r *request, now time.Time) string {
 	default:
 		s.conn.push(b.children...)
 	}
+	b.children = nil // the stream has them; a held request keeps no payload
 	r.expires = now.Add(s.wait)
 	s.held = append(s.held, r)
 	metrics.BOSHHeld.Inc()
@@ -357,10 +368,12 @@ func (s *session) output(p []byte) error {
 		}
 		return nil
 	})
+	// A held request takes what is queued first: only what no request
+	// can carry counts against the bound (a client that stopped polling).
+	s.flush(time.Now())
 	if s.outBytes > s.h.maxQueue {
 		return errOverflow
 	}
-	s.flush(time.Now())
 	return nil
 }
 

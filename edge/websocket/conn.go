@@ -46,6 +46,7 @@ type conn struct {
 	lastRead atomic.Int64 // unix ns of the last frame from the client
 	pingAt   atomic.Int64 // unix ns of the last ping sent
 	timer    *time.Timer
+	closed   atomic.Bool // Close ran: the ping timer must not re-arm
 
 	closing   atomic.Bool // our <close/> went out: no more deadline pushes
 	closeSent atomic.Bool // a close frame went out (or must not be sent)
@@ -211,6 +212,9 @@ func (c *conn) onClose(code int, _ string) error {
 // connection is closed, and the stream treats it as lost (XEP-0198 may
 // resume it).
 func (c *conn) tick() {
+	if c.closed.Load() {
+		return // Close stopped the timer while this tick ran: no re-arm
+	}
 	iv := int64(c.h.opts.PingInterval)
 	now := time.Now().UnixNano()
 	last := c.lastRead.Load()
@@ -282,6 +286,7 @@ func (c *conn) send(kind framing.Kind, item []byte) error {
 func (c *conn) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
+		c.closed.Store(true)
 		if c.timer != nil {
 			c.timer.Stop()
 		}

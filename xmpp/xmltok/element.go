@@ -1,5 +1,7 @@
 package xmltok
 
+import "unicode/utf8"
+
 // NewElement returns an element with the given namespace and local name.
 func NewElement(space, local string, attrs ...Attr) *Element {
 	return &Element{Space: space, Local: local, Attrs: attrs}
@@ -144,10 +146,48 @@ func EscapeText(dst []byte, s string) []byte {
 		case '\r':
 			dst = append(dst, "&#xD;"...)
 		default:
+			if n := notChar(s, i); n > 0 {
+				dst = append(dst, replacement...)
+				i += n - 1
+				continue
+			}
 			dst = append(dst, c)
 		}
 	}
 	return dst
+}
+
+// notChar returns the length of what XML 1.0 §2.2 does not allow in a
+// document at s[i] (a control character other than tab, newline and
+// carriage return: 1; U+FFFE or U+FFFF: 3), or 0. The escapers put U+FFFD
+// in its place, so that no element built in Go can make a peer's parser
+// fail. Such text only comes from outside XMPP (a REST body, a config
+// file): the decoder refuses it on the wire.
+func notChar(s string, i int) int {
+	switch c := s[i]; {
+	case c < 0x20 && c != '\t' && c != '\n' && c != '\r':
+		return 1
+	case c == 0xEF && i+2 < len(s) && s[i+1] == 0xBF && (s[i+2] == 0xBE || s[i+2] == 0xBF):
+		return 3
+	}
+	return 0
+}
+
+const replacement = "\uFFFD"
+
+// ValidText reports whether s is valid UTF-8 made only of characters
+// XML 1.0 allows (§2.2 Char). APIs that take text from outside XMPP use it
+// to refuse what would otherwise be replaced.
+func ValidText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0xFFFE || r == 0xFFFF {
+			return false
+		}
+	}
+	return true
 }
 
 // EscapeAttr appends s escaped for a single-quoted attribute value.
@@ -171,6 +211,11 @@ func EscapeAttr(dst []byte, s string) []byte {
 		case '\r':
 			dst = append(dst, "&#xD;"...)
 		default:
+			if n := notChar(s, i); n > 0 {
+				dst = append(dst, replacement...)
+				i += n - 1
+				continue
+			}
 			dst = append(dst, c)
 		}
 	}

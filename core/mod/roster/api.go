@@ -2,10 +2,10 @@ package roster
 
 import (
 	"context"
-	"unicode/utf8"
 
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"github.com/meridian-xmpp/meridian/xmpp/stanza"
+	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
 )
 
 // The Go API below is what the roster IQ handler runs and what front ends
@@ -38,16 +38,16 @@ func (m *Module) Item(ctx context.Context, user, contact jid.JID) (it Item, ok b
 // subscription protocol changes it (§2.1.2.5).
 func (m *Module) SetItem(ctx context.Context, user, contact jid.JID, name string, groups []string) error {
 	user, contact = user.Bare(), contact.Bare()
-	if len(name) > maxNameLen || !utf8.ValidString(name) {
-		return stanza.ErrNotAcceptable.WithText("name too long")
+	if len(name) > maxNameLen || !xmltok.ValidText(name) {
+		return stanza.ErrNotAcceptable.WithText("name too long or not text")
 	}
 	seen := map[string]bool{}
 	for _, g := range groups {
 		switch {
 		case g == "":
 			return stanza.ErrNotAcceptable.WithText("empty group name")
-		case len(g) > maxNameLen || !utf8.ValidString(g):
-			return stanza.ErrNotAcceptable.WithText("group name too long")
+		case len(g) > maxNameLen || !xmltok.ValidText(g):
+			return stanza.ErrNotAcceptable.WithText("group name too long or not text")
 		case seen[g]:
 			return stanza.ErrBadRequest.WithText("duplicate group")
 		}

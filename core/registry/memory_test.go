@@ -16,7 +16,7 @@ import (
 var ctx = context.Background()
 
 // memoryCluster starts one replica per core, connected by a Hub.
-func memoryCluster(t *testing.T, ttl time.Duration, cores ...string) (*registry.Hub, []*registry.Memory) {
+func memoryCluster(t testing.TB, ttl time.Duration, cores ...string) (*registry.Hub, []*registry.Memory) {
 	t.Helper()
 	hub := registry.NewHub()
 	var rs []*registry.Memory
@@ -26,7 +26,7 @@ func memoryCluster(t *testing.T, ttl time.Duration, cores ...string) (*registry.
 	return hub, rs
 }
 
-func join(t *testing.T, hub *registry.Hub, core string, ttl time.Duration) *registry.Memory {
+func join(t testing.TB, hub *registry.Hub, core string, ttl time.Duration) *registry.Memory {
 	t.Helper()
 	r, err := registry.NewMemory(registry.MemoryOptions{Node: core, TTL: ttl, Peers: hub.Peers(core)})
 	if err != nil {
@@ -184,5 +184,28 @@ func TestMemoryClosed(t *testing.T) {
 	}
 	if err := rs[0].Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Updates about one full JID from two cores may arrive in either order;
+// every replica keeps the later-bound session.
+func TestMemoryConvergesWhateverTheOrder(t *testing.T) {
+	older := place("alice@example.com/r", "c1", "e1", "s1")
+	newer := place("alice@example.com/r", "c2", "e2", "s2")
+	newer.BoundAt = older.BoundAt.Add(time.Millisecond)
+	for _, order := range [][]registry.Place{{older, newer}, {newer, older}} {
+		_, rs := memoryCluster(t, time.Hour, "c3")
+		for _, p := range order {
+			rs[0].Apply(p.Core, registry.Update{Op: registry.OpSet, Place: p})
+		}
+		got, ok, _ := rs[0].Lookup(ctx, older.JID)
+		if !ok || !got.Same(newer) {
+			t.Fatalf("order %s then %s: replica holds %+v", order[0].Core, order[1].Core, got)
+		}
+		// The older core's late delete does not remove the newer session.
+		rs[0].Apply("c1", registry.Update{Op: registry.OpDel, Place: older})
+		if !found(rs[0], "alice@example.com/r") {
+			t.Fatal("a stale delete removed the newer session")
+		}
 	}
 }

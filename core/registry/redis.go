@@ -82,6 +82,7 @@ func NewRedis(o RedisOptions) (*Redis, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	quietClient.Do(func() { redis.SetLogger(clientLog{}) })
 	r := &Redis{
 		c: redis.NewClient(opts), prefix: o.Prefix, ttl: o.TTL, ttlMS: o.TTL.Milliseconds(),
 		resync: o.Resync, log: o.Log, m: newCounters("redis"),
@@ -401,6 +402,18 @@ func (r *Redis) monitor(every time.Duration) {
 			r.doResync()
 		}
 	}
+}
+
+// quietClient keeps the client library from writing to stderr on every
+// failed dial: the registry logs an outage once, at its start.
+var quietClient sync.Once
+
+// clientLog passes the client library's messages to slog's default
+// logger at debug level.
+type clientLog struct{}
+
+func (clientLog) Printf(ctx context.Context, format string, v ...any) {
+	slog.DebugContext(ctx, "registry: redis client: "+fmt.Sprintf(format, v...))
 }
 
 // runID returns the Redis server's run_id, which changes when it restarts.

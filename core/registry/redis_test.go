@@ -145,7 +145,6 @@ func TestRedisConformance(t *testing.T) {
 	})
 }
 
-
 // A Redis restart: while it is down every operation fails with
 // ErrUnavailable and the outage is counted and logged once; once it is
 // back (empty), the registry records the node's live sessions again.

@@ -8,7 +8,7 @@ BENCHPKGS ?= ./xmpp/... ./core/... ./node/... ./storage/...
 
 export GO FUZZTIME
 
-.PHONY: all build deps vet test test-unit fuzz e2e web sint bench clean
+.PHONY: all build deps vet test test-unit fuzz e2e web sint bench clean redis-test
 
 all: build
 
@@ -50,10 +50,16 @@ web: deps
 sint: deps
 	tests/sint/run.sh
 
-## test: the whole suite, in order: deps, vet, unit tests, fuzz, e2e, web, sint
+## redis-test: the tests against a real Redis (build tag redis): the
+## session registry's conformance suite, a Redis restart and outage; the
+## tests start redis-server on free loopback ports and stop it
+redis-test: deps
+	scripts/redis-test.sh
+
+## test: the whole suite, in order: deps, vet, unit tests, redis-test, fuzz, e2e, web, sint
 test:
 	@start=$$(date +%s); \
-	for stage in deps vet test-unit fuzz e2e web sint; do \
+	for stage in deps vet test-unit redis-test fuzz e2e web sint; do \
 		echo "=== make $$stage"; \
 		$(MAKE) --no-print-directory $$stage || { echo "=== make test: FAILED in $$stage after $$(( $$(date +%s) - start ))s"; exit 1; }; \
 	done; \

@@ -3,6 +3,7 @@
 #   python3-slixmpp  the XMPP client tests/e2e drives the server with
 #   curl             tests/e2e polls /healthz and reads /metrics
 #   make             the entry point (make test)
+#   redis-server     the Redis the registry tests start (make redis-test)
 #   chromium         the browser tests/web drives Converse.js in
 #   nodejs, npm      tests/web's clients (playwright-core, xmpp.js); only
 #                    when `node` or `npm` is missing, so that a Node.js
@@ -11,7 +12,7 @@
 # apt-get update runs only when a package is missing.
 set -euo pipefail
 
-packages=(python3-slixmpp curl make chromium)
+packages=(python3-slixmpp curl make chromium redis-server)
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 

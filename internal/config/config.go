@@ -25,6 +25,7 @@ type Config struct {
 	Admin   Admin   `toml:"admin"`
 	Storage Storage `toml:"storage"`
 	Auth    Auth    `toml:"auth"`
+	Cluster Cluster `toml:"cluster"`
 
 	// modules holds the raw [modules.<name>] tables; the module registry
 	// decodes each into the module's own struct with DecodeModule.
@@ -43,6 +44,16 @@ type Node struct {
 	DataDir       string   `toml:"data_dir"`
 	Roles         []string `toml:"roles"`
 	ShutdownGrace Duration `toml:"shutdown_grace"`
+}
+
+// Cluster is the [cluster] section: what the cores of a region share.
+type Cluster struct {
+	// Registry is the session registry's backend: "memory" (replicated
+	// across the cores) or "redis".
+	Registry string   `toml:"registry"`
+	RedisURL string   `toml:"redis_url"`
+	TTL      Duration `toml:"ttl"`     // a registry entry lapses unless refreshed within it
+	Refresh  Duration `toml:"refresh"` // how often a core refreshes its sessions' entries
 }
 
 // Log is the [log] section.
@@ -226,6 +237,10 @@ func defaults() *Config {
 		},
 		Admin:   Admin{Tokens: []string{}},
 		Storage: Storage{Backend: "embedded"},
+		Cluster: Cluster{
+			Registry: "memory", RedisURL: "redis://127.0.0.1:6379/0",
+			TTL: Duration{90 * time.Second}, Refresh: Duration{30 * time.Second},
+		},
 		Auth: Auth{
 			ScramIterations: MinScramIterations,
 			Mechanisms:      append([]string(nil), mechanisms...),

@@ -49,6 +49,7 @@ func (c *Config) validate() []error {
 	v.admin()
 	v.storage()
 	v.auth()
+	v.cluster()
 	return v.errs
 }
 
@@ -328,4 +329,28 @@ func quoteList(items []string) string {
 		q[i] = strconv.Quote(s)
 	}
 	return strings.Join(q, ", ")
+}
+
+var registries = []string{"memory", "redis"}
+
+func (v *validator) cluster() {
+	c := v.c.Cluster
+	v.enum("cluster.registry", c.Registry, registries)
+	if c.Registry == "redis" {
+		u, err := url.Parse(c.RedisURL)
+		switch {
+		case err != nil:
+			v.fail("cluster.redis_url", "%v", err)
+		case u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix":
+			v.fail("cluster.redis_url", "%q: scheme must be redis, rediss or unix", c.RedisURL)
+		case u.Scheme != "unix" && u.Host == "":
+			v.fail("cluster.redis_url", "%q has no host", c.RedisURL)
+		}
+	}
+	v.duration("cluster.ttl", c.TTL, true)
+	v.duration("cluster.refresh", c.Refresh, true)
+	if c.Refresh.Duration > 0 && c.Refresh.Duration*2 > c.TTL.Duration {
+		// One lost refresh must not let a live session's entry lapse.
+		v.fail("cluster.refresh", "%s must be at most half of cluster.ttl (%s)", c.Refresh.Duration, c.TTL.Duration)
+	}
 }

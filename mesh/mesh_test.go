@@ -475,3 +475,33 @@ func TestTagsTooLong(t *testing.T) {
 	}
 	m.Shutdown()
 }
+
+// TestGarbage: junk on the gossip port, over UDP and TCP, neither crashes
+// the member nor keeps others from joining.
+func TestGarbage(t *testing.T) {
+	aCfg := fast("a")
+	aCfg.Secret = []byte("0123456789abcdef")
+	a := start(t, aCfg)
+	junk := [][]byte{
+		{}, {0}, {0xff, 0xff, 0xff, 0xff}, []byte("GET / HTTP/1.1\r\n\r\n"),
+		append([]byte{0}, make([]byte, 2000)...), []byte(strings.Repeat("\x01\x80", 700)),
+	}
+	for _, j := range junk {
+		if u, err := net.Dial("udp", a.Addr()); err == nil {
+			u.Write(j)
+			u.Close()
+		}
+		if c, err := net.DialTimeout("tcp", a.Addr(), 5*time.Second); err == nil {
+			c.Write(j)
+			c.Close()
+		}
+	}
+	bCfg := fast("b", a.Addr())
+	bCfg.Secret = aCfg.Secret
+	b := start(t, bCfg)
+	for _, m := range []*Mesh{a, b} {
+		eventually(t, m.Name()+" sees both after the junk", func() (bool, string) {
+			return names(m.Cores("eu")) == "a,b", describe(m.Members())
+		})
+	}
+}

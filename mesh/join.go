@@ -1,6 +1,8 @@
 package mesh
 
 import (
+	"context"
+	"log/slog"
 	"math/rand/v2"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 func (m *Mesh) joinLoop() {
 	defer m.wg.Done()
 	wait := m.cfg.JoinBackoff
+	lastErr := ""
 	for attempt := 1; ; attempt++ {
 		n, err := m.serf.Join(m.cfg.Seeds, true)
 		met := m.metOthers()
@@ -29,9 +32,13 @@ func (m *Mesh) joinLoop() {
 			return
 		}
 		if err != nil {
-			// Logged at every attempt until one succeeds; the backoff
-			// keeps that to one line per JoinBackoffMax at worst.
-			m.log.Warn("mesh: join failed, retrying", "seeds", m.cfg.Seeds, "attempt", attempt, "retry_in", wait, "err", err)
+			// A warning for the first failure, a new error, and every
+			// tenth attempt; the rest at debug level.
+			level := slog.LevelDebug
+			if msg := err.Error(); msg != lastErr || attempt%10 == 1 {
+				level, lastErr = slog.LevelWarn, msg
+			}
+			m.log.Log(context.Background(), level, "mesh: join failed, retrying", "seeds", m.cfg.Seeds, "attempt", attempt, "retry_in", wait, "err", err)
 		}
 		jitter := time.Duration(rand.Int64N(int64(wait)/4 + 1))
 		select {

@@ -73,6 +73,6 @@ func (s *serfLog) Write(p []byte) (int, error) {
 		s.seen[head] = now
 		s.mu.Unlock()
 	}
-	s.log.Log(context.Background(), level, "serf: "+string(line))
+	s.log.Log(context.Background(), level, string(line)) // already "serf: ..." or "memberlist: ..."
 	return len(p), nil
 }

@@ -101,5 +101,6 @@ func (n *Node) AdminHandler() http.Handler {
 			return ""
 		}(),
 		Streams: n.c2s.Count,
+		Members: n.meshMembers,
 	})
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/meridian-xmpp/meridian/edge/c2s"
 	"github.com/meridian-xmpp/meridian/internal/certs"
 	"github.com/meridian-xmpp/meridian/internal/config"
+	"github.com/meridian-xmpp/meridian/mesh"
 	"github.com/meridian-xmpp/meridian/storage"
 	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
 
@@ -41,6 +42,7 @@ type Node struct {
 	admin  *http.Server
 	tls    *tls.Config
 	bosh   *bosh.Handler
+	mesh   *mesh.Mesh
 
 	// CertFile is the certificate clients see (for the start-up message).
 	CertFile string
@@ -165,6 +167,10 @@ func (n *Node) Start() error {
 		n.Shutdown(context.Background())
 		return err
 	}
+	if err := n.startMesh(); err != nil {
+		n.Shutdown(context.Background())
+		return err
+	}
 	if err := n.startAdmin(); err != nil {
 		n.Shutdown(context.Background())
 		return err
@@ -201,6 +207,7 @@ func (n *Node) Addrs(kind string) []net.Addr {
 // <system-shutdown/>), HTTP, modules, store. It is idempotent.
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.stopOnce.Do(func() {
+		n.leaveMesh()
 		var errs []error
 		if err := n.c2s.Shutdown(ctx); err != nil {
 			errs = append(errs, err)

@@ -44,6 +44,8 @@ type Node struct {
 	Roles   []string
 	Address string     // where clients reach the node ("" when it listens nowhere)
 	Streams func() int // open client streams, authenticated or not
+	// Members lists the mesh's members for /v1/mesh; nil: this node alone.
+	Members func() []Member
 }
 
 // Kicked is the stream error a session ended through the API gets: RFC

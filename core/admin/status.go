@@ -58,7 +58,7 @@ type Memory struct {
 func (a *api) status(w http.ResponseWriter, r *http.Request) {
 	s := Status{
 		Node:                a.node.Name,
-		Version:             version(),
+		Version:             Version(),
 		Roles:               a.roles(),
 		Started:             a.c.Started().UTC(),
 		UptimeSeconds:       int64(time.Since(a.c.Started()) / time.Second),
@@ -78,18 +78,31 @@ func (a *api) status(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, s)
 }
 
-// Member is one node of the mesh.
+// Member is one node of the mesh, with what it announces.
 type Member struct {
 	Name    string   `json:"name"`
 	Roles   []string `json:"roles"`
 	Address string   `json:"address"`
 	Status  string   `json:"status"`
 	Self    bool     `json:"self"`
+	Region  string   `json:"region"`
+	Link    string   `json:"link"`
+	HTTP    string   `json:"http"`
+	Domains []string `json:"domains"`
+	Load    int      `json:"load"`
+	Version string   `json:"version"`
+	// Problem names a malformed tag; such a member is not routed to.
+	Problem string `json:"problem,omitempty"`
 }
 
-// GET /v1/mesh: a node on its own is the whole mesh.
+// GET /v1/mesh: the members Node.Members lists, or this node alone.
 func (a *api) mesh(w http.ResponseWriter, r *http.Request) {
-	self := Member{Name: a.node.Name, Roles: a.roles(), Address: a.node.Address, Status: "alive", Self: true}
+	if a.node.Members != nil {
+		reply(w, http.StatusOK, map[string]any{"members": a.node.Members()})
+		return
+	}
+	self := Member{Name: a.node.Name, Roles: a.roles(), Address: a.node.Address, Status: "alive", Self: true,
+		Domains: a.c.Hosts(), Load: len(a.c.AllSessions()), Version: Version()}
 	reply(w, http.StatusOK, map[string]any{"members": []Member{self}})
 }
 
@@ -100,8 +113,9 @@ func (a *api) roles() []string {
 	return a.node.Roles
 }
 
-// version is the module version the binary was built from.
-func version() string {
+// Version is the module version the binary was built from, "dev" for a
+// build outside a module version.
+func Version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}

@@ -26,6 +26,7 @@ type Config struct {
 	Storage Storage `toml:"storage"`
 	Auth    Auth    `toml:"auth"`
 	Cluster Cluster `toml:"cluster"`
+	Mesh    Mesh    `toml:"mesh"`
 
 	// modules holds the raw [modules.<name>] tables; the module registry
 	// decodes each into the module's own struct with DecodeModule.
@@ -165,6 +166,20 @@ type Auth struct {
 	Mechanisms      []string `toml:"mechanisms"`
 }
 
+// Mesh is the [mesh] section: membership in the cluster's Serf mesh,
+// through which nodes find each other.
+type Mesh struct {
+	Enabled       bool     `toml:"enabled"`
+	Bind          string   `toml:"bind"`
+	Advertise     string   `toml:"advertise"`
+	Seeds         []string `toml:"seeds"`
+	Region        string   `toml:"region"`
+	Secret        string   `toml:"secret"`
+	ProbeInterval Duration `toml:"probe_interval"`
+	ProbeTimeout  Duration `toml:"probe_timeout"`
+	LoadInterval  Duration `toml:"load_interval"`
+}
+
 // Defaults that other code and the docs refer to.
 const (
 	DefaultDataDir       = "./meridian-data"
@@ -244,6 +259,14 @@ func defaults() *Config {
 		Auth: Auth{
 			ScramIterations: MinScramIterations,
 			Mechanisms:      append([]string(nil), mechanisms...),
+		},
+		Mesh: Mesh{
+			Bind:          "0.0.0.0:7946",
+			Seeds:         []string{},
+			Region:        "default",
+			ProbeInterval: Duration{time.Second},
+			ProbeTimeout:  Duration{500 * time.Millisecond},
+			LoadInterval:  Duration{5 * time.Second},
 		},
 	}
 }

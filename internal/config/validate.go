@@ -1,13 +1,16 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -50,6 +53,7 @@ func (c *Config) validate() []error {
 	v.storage()
 	v.auth()
 	v.cluster()
+	v.mesh()
 	return v.errs
 }
 
@@ -353,4 +357,76 @@ func (v *validator) cluster() {
 		// One lost refresh must not let a live session's entry lapse.
 		v.fail("cluster.refresh", "%s must be at most half of cluster.ttl (%s)", c.Refresh.Duration, c.TTL.Duration)
 	}
+}
+
+// meshRegion is a region name: a DNS label in lower case.
+var meshRegion = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// MinMeshLoadInterval keeps load updates, which Serf gossips to every
+// member, to one every few seconds at most.
+const MinMeshLoadInterval = time.Second
+
+func (v *validator) mesh() {
+	m := v.c.Mesh
+	ipPort := func(key, addr string, zeroPort bool) {
+		host, port, err := net.SplitHostPort(addr)
+		p, perr := strconv.ParseUint(port, 10, 16)
+		switch {
+		case err != nil:
+			v.fail(key, "invalid address %q (want IP:port)", addr)
+		case host != "" && net.ParseIP(host) == nil:
+			v.fail(key, "%q: the host must be an IP address", addr)
+		case perr != nil || (p == 0 && !zeroPort):
+			v.fail(key, "invalid port in %q", addr)
+		}
+	}
+	ipPort("mesh.bind", m.Bind, true)
+	if m.Advertise != "" {
+		ipPort("mesh.advertise", m.Advertise, false)
+		if host, _, _ := net.SplitHostPort(m.Advertise); host == "" {
+			v.fail("mesh.advertise", "%q: the host is required", m.Advertise)
+		}
+	}
+	for i, s := range m.Seeds {
+		key := fmt.Sprintf("mesh.seeds[%d]", i)
+		host, port, err := net.SplitHostPort(s)
+		if err != nil {
+			host, port = s, "7946" // a bare host: the default port
+		}
+		if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
+			v.fail(key, "invalid port in %q", s)
+		} else if host == "" || net.ParseIP(host) == nil && checkDomain(strings.ToLower(host)) != nil {
+			v.fail(key, "invalid host in %q (want host:port)", s)
+		} else if slices.Contains(m.Seeds[:i], s) {
+			v.fail(key, "%q is listed twice", s)
+		}
+	}
+	if !meshRegion.MatchString(m.Region) {
+		v.fail("mesh.region", "invalid region %q (1 to 63 lower-case letters, digits and hyphens, not starting or ending with a hyphen)", m.Region)
+	}
+	if m.Secret != "" {
+		if k, err := base64.StdEncoding.DecodeString(m.Secret); err != nil {
+			v.fail("mesh.secret", "is not base64 (e.g. the output of `openssl rand -base64 32`)")
+		} else if n := len(k); n != 16 && n != 24 && n != 32 {
+			v.fail("mesh.secret", "must decode to 16, 24 or 32 bytes (AES-128, -192 or -256), got %d", n)
+		}
+	}
+	v.duration("mesh.probe_interval", m.ProbeInterval, true)
+	v.duration("mesh.probe_timeout", m.ProbeTimeout, true)
+	if m.ProbeTimeout.Duration > 0 && m.ProbeTimeout.Duration >= m.ProbeInterval.Duration {
+		v.fail("mesh.probe_timeout", "must be shorter than mesh.probe_interval (%s), got %s", m.ProbeInterval.Duration, m.ProbeTimeout.Duration)
+	}
+	if m.LoadInterval.Duration < MinMeshLoadInterval {
+		v.fail("mesh.load_interval", "must be at least %s (every update is gossiped to every member), got %s", MinMeshLoadInterval, m.LoadInterval.Duration)
+	}
+}
+
+// MeshSecret is mesh.secret decoded (nil when empty); Validate has
+// checked it.
+func (c *Config) MeshSecret() []byte {
+	k, err := base64.StdEncoding.DecodeString(c.Mesh.Secret)
+	if err != nil || len(k) == 0 {
+		return nil
+	}
+	return k
 }

@@ -268,13 +268,23 @@ func (c *client) mesh(args []string) error {
 	if err := c.call("GET", "/v1/mesh", nil, &out); err != nil {
 		return err
 	}
-	c.table([]string{"NAME", "ROLES", "ADDRESS", "STATUS", ""}, len(out.Members), func(i int) []string {
-		m := out.Members[i]
-		self := ""
-		if m.Self {
-			self = "(this node)"
+	dash := func(s string) string {
+		if s == "" {
+			return "-"
 		}
-		return []string{m.Name, strings.Join(m.Roles, ","), m.Address, m.Status, self}
+		return s
+	}
+	c.table([]string{"NAME", "ADDRESS", "STATUS", "ROLES", "REGION", "LINK", "HTTP", "DOMAINS", "LOAD", "VERSION", ""}, len(out.Members), func(i int) []string {
+		m := out.Members[i]
+		note := ""
+		switch {
+		case m.Problem != "":
+			note = "(not routed: " + m.Problem + ")"
+		case m.Self:
+			note = "(this node)"
+		}
+		return []string{m.Name, m.Address, m.Status, dash(strings.Join(m.Roles, ",")), dash(m.Region), dash(m.Link), dash(m.HTTP),
+			dash(strings.Join(m.Domains, ",")), strconv.Itoa(m.Load), dash(m.Version), note}
 	})
 	return nil
 }

@@ -78,4 +78,3 @@ func TestDevReuses(t *testing.T) {
 		t.Fatal("dev nodes do not share the CA")
 	}
 }
-

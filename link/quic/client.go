@@ -268,4 +268,3 @@ func (c *Client) protocolError(cc *cconn, reason string, err error) {
 	}
 	cc.qc.CloseWithError(codeProtocol, reason)
 }
-

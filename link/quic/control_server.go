@@ -155,4 +155,3 @@ func b2i(b bool) byte {
 	}
 	return 0
 }
-

@@ -35,13 +35,20 @@ func newPKI(t *testing.T) *pki {
 
 func (p *pki) node(name string, o ca.IssueOptions, log *slog.Logger) *ca.Node {
 	p.t.Helper()
+	return p.nodeTrusting(p, name, o, log)
+}
+
+// nodeTrusting issues a certificate from p for a node that trusts the CA
+// of trust (a node with a certificate from the wrong CA).
+func (p *pki) nodeTrusting(trust *pki, name string, o ca.IssueOptions, log *slog.Logger) *ca.Node {
+	p.t.Helper()
 	o.Name = name
 	o.Hosts = append(o.Hosts, "127.0.0.1")
 	cf, kf, err := ca.Issue(p.dir, o)
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	n, err := ca.LoadNode(filepath.Join(p.dir, ca.CertFile), cf, kf, log)
+	n, err := ca.LoadNode(filepath.Join(trust.dir, ca.CertFile), cf, kf, log)
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -161,11 +168,15 @@ type sink struct {
 	closed []*stanza.StreamError
 	refuse bool
 	ch     chan *stanza.Stanza
+	gate   func() // called in Deliver before anything else (may block)
 }
 
 func newSink() *sink { return &sink{ch: make(chan *stanza.Stanza, 1<<16)} }
 
 func (k *sink) Deliver(st *stanza.Stanza) bool {
+	if k.gate != nil {
+		k.gate()
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.refuse {

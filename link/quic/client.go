@@ -54,6 +54,8 @@ type Client struct {
 	next     int
 	wg       sync.WaitGroup
 
+	ack acker
+
 	fmu  sync.Mutex
 	feat map[featKey]featEntry
 }

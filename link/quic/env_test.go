@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,6 +63,8 @@ type fakeCore struct {
 	mu   sync.Mutex
 	sess map[jid.JID]*fakeSession
 	log  []*fakeSession // every session ever opened
+	// refused counts deliveries a sink refused.
+	refused atomic.Int64
 }
 
 func newFakeCore(name string) *fakeCore {
@@ -138,8 +141,8 @@ func (s *fakeSession) Handle(st *stanza.Stanza) {
 	s.mu.Lock()
 	s.handled = append(s.handled, st)
 	s.mu.Unlock()
-	if t := s.c.session(st.To); t != nil {
-		t.sink.Deliver(st)
+	if t := s.c.session(st.To); t != nil && !t.sink.Deliver(st) {
+		s.c.refused.Add(1)
 	}
 }
 
@@ -262,3 +265,5 @@ func message(from, to jid.JID, id string) *stanza.Stanza {
 	b := []byte("<message type='chat' id='" + id + "' from='" + from.String() + "' to='" + to.String() + "'><body>" + id + "</body></message>")
 	return &stanza.Stanza{Kind: stanza.Message, Type: "chat", ID: id, From: from, To: to, Bytes: b}
 }
+
+func netListen() (net.PacketConn, error) { return net.ListenPacket("udp", "127.0.0.1:0") }

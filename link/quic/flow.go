@@ -3,6 +3,7 @@ package quic
 import (
 	"io"
 	"sync"
+	"time"
 
 	"github.com/meridian-xmpp/meridian/link/wire"
 	"github.com/meridian-xmpp/meridian/xmpp/stanza"
@@ -23,6 +24,9 @@ type flow struct {
 	attached bool   // a writer runs; pend is only filled while attached
 	recv     uint64 // highest seq received and handed on (this attachment)
 	ackSent  uint64
+	ackNow   bool // acknowledge without waiting (a Close was handed on)
+	ackAsked bool // the acker will set ackNow
+	acker    *acker
 	ended    bool
 	wake     chan struct{}
 }
@@ -118,16 +122,60 @@ func (f *flow) ack(seq uint64) {
 	f.mu.Unlock()
 }
 
-// received records that the frame seq was handed on; ackNow asks the
-// writer to acknowledge (when nothing more is read ahead, so acks cover
-// batches).
-func (f *flow) received(seq uint64, ackNow bool) {
+// Acknowledgements are delayed: one rides along with the next frame the
+// writer sends anyway, or goes once ackEvery frames wait for one, or when
+// the connection's acker flushes (ackDelay after the first waiting one).
+// The acker flushes every waiting session of a connection at once, so
+// their acknowledgements share packets: an acknowledgement alone would
+// cost a packet, delaying it costs only memory at the sender.
+const (
+	ackDelay = time.Millisecond
+	ackEvery = 64
+)
+
+// acker schedules the delayed acknowledgements of one connection.
+type acker struct {
+	mu      sync.Mutex
+	pending []*flow
+	armed   bool
+}
+
+func (a *acker) want(f *flow) {
+	a.mu.Lock()
+	a.pending = append(a.pending, f)
+	if !a.armed {
+		a.armed = true
+		time.AfterFunc(ackDelay, a.flush)
+	}
+	a.mu.Unlock()
+}
+
+func (a *acker) flush() {
+	a.mu.Lock()
+	fs := a.pending
+	a.pending, a.armed = nil, false
+	a.mu.Unlock()
+	for _, f := range fs {
+		f.mu.Lock()
+		f.ackNow, f.ackAsked = true, false
+		f.mu.Unlock()
+		f.signal()
+	}
+}
+
+// received records that the frame seq was handed on; wake tells the
+// writer (when nothing more is read ahead, so that acknowledgements cover
+// batches); urgent acknowledges without delay.
+func (f *flow) received(seq uint64, wake, urgent bool) {
 	f.mu.Lock()
 	if seq > f.recv {
 		f.recv = seq
 	}
+	if urgent {
+		f.ackNow = true
+	}
 	f.mu.Unlock()
-	if ackNow {
+	if wake || urgent {
 		f.signal()
 	}
 }
@@ -167,21 +215,29 @@ func (f *flow) writeLoop(w io.Writer, stop <-chan struct{}) error {
 		}
 		buf := f.spare[:0]
 		if f.recv > f.ackSent {
-			buf = wire.AppendSeq(buf, wire.Ack, f.recv)
-			f.ackSent = f.recv
+			if len(f.pend) > 0 || f.ackNow || f.acker == nil || f.recv-f.ackSent >= ackEvery {
+				buf = wire.AppendSeq(buf, wire.Ack, f.recv)
+				f.ackSent = f.recv
+				f.ackNow = false
+			} else if !f.ackAsked {
+				f.ackAsked = true
+				f.acker.want(f)
+			}
 		}
 		buf = append(buf, f.pend...)
 		f.pend, f.spare = f.pend[:0], nil
 		f.mu.Unlock()
+		var err error
 		if len(buf) > 0 {
-			if _, err := w.Write(buf); err != nil {
-				return err
-			}
+			_, err = w.Write(buf)
 		}
 		f.mu.Lock()
 		if cap(buf) <= 256<<10 {
 			f.spare = buf
 		}
 		f.mu.Unlock()
+		if err != nil {
+			return err
+		}
 	}
 }

@@ -151,6 +151,7 @@ type sconn struct {
 	mu       sync.Mutex
 	sessions map[*ssession]struct{}
 	wg       sync.WaitGroup
+	ack      acker
 }
 
 func (c *sconn) serve() {

@@ -48,6 +48,7 @@ var _ link.Session = (*csession)(nil)
 func (c *Client) Open(ctx context.Context, req link.OpenRequest, sink link.Sink) (link.Session, error) {
 	s := &csession{c: c, req: req, sink: sink}
 	s.f.init()
+	s.f.acker = &c.ack
 	for {
 		cc, err := c.waitConn(ctx)
 		if err != nil {
@@ -291,7 +292,7 @@ func (s *csession) read(cc *cconn, r *wire.Reader, gen uint64) {
 				s.refused = append(s.refused, st)
 				s.f.mu.Unlock()
 			}
-			s.f.received(seq, r.Buffered() == 0)
+			s.f.received(seq, r.Buffered() == 0, false)
 		case wire.Ack:
 			seq, err := wire.DecodeSeq(p)
 			if err != nil {

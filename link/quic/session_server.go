@@ -50,6 +50,7 @@ func (c *sconn) serveSession(str *quicgo.Stream, r *wire.Reader, open []byte) {
 	}
 	s := &ssession{c: c, str: str, window: c.s.o.Window}
 	s.f.init()
+	s.f.acker = &c.ack
 	sess, err := c.s.o.Core.Open(c.qc.Context(), req, s)
 	if err != nil {
 		var se *stanza.Error
@@ -114,7 +115,7 @@ func (s *ssession) read(r *wire.Reader) error {
 			}
 			metrics.LinkStanzas.WithLabelValues("core", "in").Inc()
 			s.sess.Handle(st)
-			s.f.received(seq, r.Buffered() == 0)
+			s.f.received(seq, r.Buffered() == 0, false)
 		case wire.Undelivered:
 			seq, st, err := wire.DecodeStanza(p)
 			if err != nil {
@@ -133,7 +134,7 @@ func (s *ssession) read(r *wire.Reader) error {
 			}
 			s.sess.Close(undelivered)
 			undelivered = nil
-			s.f.received(seq, true)
+			s.f.received(seq, true, true)
 		case wire.Ack:
 			seq, err := wire.DecodeSeq(p)
 			if err != nil {

@@ -5,6 +5,7 @@ GO        ?= go
 FUZZTIME  ?= 5s
 BENCHTIME ?= 100ms
 BENCHPKGS ?= ./xmpp/... ./core/... ./node/... ./storage/...
+BENCHPKGS += ./link/...
 
 export GO FUZZTIME
 

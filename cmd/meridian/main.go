@@ -4,6 +4,7 @@
 //	meridian [--config FILE]           run a node
 //	meridian config check FILE         validate a config file
 //	meridian user add|remove|list|passwd ...   manage accounts
+//	meridian ca init|issue ...         cluster CA for the edge link
 //	meridian version
 package main
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/meridian-xmpp/meridian/internal/config"
 	"github.com/meridian-xmpp/meridian/internal/ctl"
+	"github.com/meridian-xmpp/meridian/link/ca"
 	"github.com/meridian-xmpp/meridian/node"
 )
 
@@ -30,6 +32,8 @@ func run(args []string) int {
 		switch args[0] {
 		case "config":
 			return configCmd(args[1:])
+		case "ca":
+			return ca.Main(args[1:], os.Stdout, os.Stderr)
 		case "user":
 			return ctl.Main("meridian", args, os.Stdin, os.Stdout, os.Stderr)
 		case "version":

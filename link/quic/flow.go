@@ -1,0 +1,243 @@
+package quic
+
+import (
+	"io"
+	"sync"
+	"time"
+
+	"github.com/meridian-xmpp/meridian/link/wire"
+	"github.com/meridian-xmpp/meridian/xmpp/stanza"
+)
+
+// flow is one direction-pair of a session stream: the sequenced frames
+// this end sent and the far end has not acknowledged, the bytes waiting
+// for the writer, and how far this end has handed on what it received.
+// Both ends use it; the edge keeps unacknowledged frames across
+// connections (replay), the core hands them back to its router.
+type flow struct {
+	mu       sync.Mutex
+	space    sync.Cond // broadcast when unacked shrinks or the flow ends
+	unacked  []sent
+	next     uint64 // seq of the next sequenced frame
+	pend     []byte // encoded frames for the writer, in order
+	spare    []byte
+	attached bool   // a writer runs; pend is only filled while attached
+	recv     uint64 // highest seq received and handed on (this attachment)
+	ackSent  uint64
+	ackNow   bool // acknowledge without waiting (a Close was handed on)
+	ackAsked bool // the acker will set ackNow
+	acker    *acker
+	ended    bool
+	wake     chan struct{}
+}
+
+// sent is a sequenced frame kept until acknowledged: a stanza (Stanza or
+// Undelivered) or the edge's Close. It is encoded again on replay rather
+// than kept encoded twice.
+type sent struct {
+	seq uint64
+	t   wire.Type
+	st  *stanza.Stanza
+}
+
+func (f *flow) init() {
+	f.space.L = &f.mu
+	f.next = 1
+	f.wake = make(chan struct{}, 1)
+}
+
+func (f *flow) signal() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// pushLocked appends a sequenced frame; f.mu is held.
+func (f *flow) pushLocked(t wire.Type, st *stanza.Stanza) {
+	s := sent{seq: f.next, t: t, st: st}
+	f.next++
+	f.unacked = append(f.unacked, s)
+	if f.attached {
+		f.pend = appendSent(f.pend, s)
+		f.signal()
+	}
+}
+
+func appendSent(b []byte, s sent) []byte {
+	if s.t == wire.Close {
+		return wire.AppendSeq(b, wire.Close, s.seq)
+	}
+	return wire.AppendStanza(b, s.t, s.seq, s.st)
+}
+
+// control queues an unsequenced frame (Opened, End) behind what is queued.
+func (f *flow) control(b []byte) {
+	f.mu.Lock()
+	if f.attached {
+		f.pend = append(f.pend, b...)
+		f.signal()
+	}
+	f.mu.Unlock()
+}
+
+// attach starts a new stream: everything unacknowledged is queued again,
+// in order, and the receive side starts over (the far end numbers anew).
+// It returns how many frames it replays.
+func (f *flow) attach() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.attached = true
+	f.recv, f.ackSent = 0, 0
+	f.pend = f.pend[:0]
+	for _, s := range f.unacked {
+		f.pend = appendSent(f.pend, s)
+	}
+	f.signal()
+	return len(f.unacked)
+}
+
+func (f *flow) detach() {
+	f.mu.Lock()
+	f.attached = false
+	f.pend = f.pend[:0]
+	f.mu.Unlock()
+}
+
+// ack drops what the far end acknowledged (cumulative).
+func (f *flow) ack(seq uint64) {
+	f.mu.Lock()
+	i := 0
+	for i < len(f.unacked) && f.unacked[i].seq <= seq {
+		f.unacked[i] = sent{}
+		i++
+	}
+	if i > 0 {
+		f.unacked = f.unacked[i:]
+		if len(f.unacked) == 0 {
+			f.unacked = f.unacked[:0:0] // let the backing array go
+		}
+		f.space.Broadcast()
+	}
+	f.mu.Unlock()
+}
+
+// Acknowledgements are delayed: one rides along with the next frame the
+// writer sends anyway, or goes once ackEvery frames wait for one, or when
+// the connection's acker flushes (ackDelay after the first waiting one).
+// The acker flushes every waiting session of a connection at once, so
+// their acknowledgements share packets: an acknowledgement alone would
+// cost a packet, delaying it costs only memory at the sender.
+const (
+	ackDelay = time.Millisecond
+	ackEvery = 64
+)
+
+// acker schedules the delayed acknowledgements of one connection.
+type acker struct {
+	mu      sync.Mutex
+	pending []*flow
+	armed   bool
+}
+
+func (a *acker) want(f *flow) {
+	a.mu.Lock()
+	a.pending = append(a.pending, f)
+	if !a.armed {
+		a.armed = true
+		time.AfterFunc(ackDelay, a.flush)
+	}
+	a.mu.Unlock()
+}
+
+func (a *acker) flush() {
+	a.mu.Lock()
+	fs := a.pending
+	a.pending, a.armed = nil, false
+	a.mu.Unlock()
+	for _, f := range fs {
+		f.mu.Lock()
+		f.ackNow, f.ackAsked = true, false
+		f.mu.Unlock()
+		f.signal()
+	}
+}
+
+// received records that the frame seq was handed on; wake tells the
+// writer (when nothing more is read ahead, so that acknowledgements cover
+// batches); urgent acknowledges without delay.
+func (f *flow) received(seq uint64, wake, urgent bool) {
+	f.mu.Lock()
+	if seq > f.recv {
+		f.recv = seq
+	}
+	if urgent {
+		f.ackNow = true
+	}
+	f.mu.Unlock()
+	if wake || urgent {
+		f.signal()
+	}
+}
+
+// end stops the flow and returns the stanzas never acknowledged.
+func (f *flow) end() []*stanza.Stanza {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ended = true
+	f.attached = false
+	var out []*stanza.Stanza
+	for _, s := range f.unacked {
+		if s.st != nil {
+			out = append(out, s.st)
+		}
+	}
+	f.unacked = nil
+	f.space.Broadcast()
+	f.signal()
+	return out
+}
+
+// writeLoop writes what is queued until stop closes or a write fails. One
+// write carries every frame queued since the last: frames are batched per
+// flush without a timer.
+func (f *flow) writeLoop(w io.Writer, stop <-chan struct{}) error {
+	for {
+		select {
+		case <-f.wake:
+		case <-stop:
+			return nil
+		}
+		f.mu.Lock()
+		if f.ended {
+			f.mu.Unlock()
+			return nil
+		}
+		buf := f.spare[:0]
+		if f.recv > f.ackSent {
+			if len(f.pend) > 0 || f.ackNow || f.acker == nil || f.recv-f.ackSent >= ackEvery {
+				buf = wire.AppendSeq(buf, wire.Ack, f.recv)
+				f.ackSent = f.recv
+				f.ackNow = false
+			} else if !f.ackAsked {
+				f.ackAsked = true
+				f.acker.want(f)
+			}
+		}
+		buf = append(buf, f.pend...)
+		f.pend, f.spare = f.pend[:0], nil
+		f.mu.Unlock()
+		var err error
+		if len(buf) > 0 {
+			_, err = w.Write(buf)
+		}
+		f.mu.Lock()
+		if cap(buf) <= 256<<10 {
+			f.spare = buf
+		}
+		f.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+}

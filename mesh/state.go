@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/serf/serf"
 
+	"github.com/meridian-xmpp/meridian/internal/logonce"
 	"github.com/meridian-xmpp/meridian/internal/metrics"
 )
 
@@ -48,8 +49,8 @@ type state struct {
 	subs    map[*subscriber]struct{}
 	// reported holds "member\x00problem" pairs already logged and
 	// counted, so that a bogus member is reported once, not on every
-	// event about it.
-	reported map[string]bool
+	// event about it (bounded: members come and go).
+	reported logonce.Set
 	bogus    int
 }
 
@@ -59,7 +60,6 @@ func (s *state) init(self string, log *slog.Logger) {
 	s.self, s.log = self, log
 	s.members = map[string]Member{}
 	s.subs = map[*subscriber]struct{}{}
-	s.reported = map[string]bool{}
 }
 
 func statusOf(st serf.MemberStatus) Status {
@@ -98,8 +98,7 @@ func (s *state) apply(sm serf.Member, force Status) {
 	first := false
 	if m.Problem != "" {
 		key := sm.Name + "\x00" + m.Problem
-		if !s.reported[key] {
-			s.reported[key] = true
+		if s.reported.First(key) {
 			s.bogus++
 			first = true
 		}

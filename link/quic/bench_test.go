@@ -129,7 +129,13 @@ func BenchmarkLatency(b *testing.B) {
 			}
 			k := &benchSink{sent: make([]atomic.Int64, b.N), hist: hdrhistogram.New(1, 10_000_000, 3), mu: new(sync.Mutex),
 				n: new(atomic.Int64), done: make(chan struct{}), want: int64(b.N)}
-			ss := pairs(b, core, 64, k)
+			// LINK_BENCH_SESSIONS spreads the rate over another number of
+			// sessions (1: every stanza on one stream).
+			nsess := 64
+			if n, _ := strconv.Atoi(os.Getenv("LINK_BENCH_SESSIONS")); n > 0 {
+				nsess = n
+			}
+			ss := pairs(b, core, nsess, k)
 			msgs := make([]*stanza.Stanza, b.N)
 			for i := range msgs {
 				s := ss[i%len(ss)]

@@ -24,6 +24,7 @@ type cconn struct {
 	core     string
 	ctrl     *quicgo.Stream
 	readDone chan struct{}
+	w        *connWriter // session streams
 
 	wmu sync.Mutex
 
@@ -61,7 +62,8 @@ func handshake(ctx context.Context, qc *quicgo.Conn, c *Client) (*cconn, error) 
 	if v != wire.Version {
 		return nil, fmt.Errorf("link: core speaks version %d", v)
 	}
-	cc := &cconn{c: c, qc: qc, core: name, ctrl: str, readDone: make(chan struct{}), pending: map[uint64]chan []byte{}}
+	cc := &cconn{c: c, qc: qc, core: name, ctrl: str, readDone: make(chan struct{}), w: newConnWriter(), pending: map[uint64]chan []byte{}}
+	go cc.w.run(qc.Context().Done())
 	go cc.readControl(r)
 	return cc, nil
 }

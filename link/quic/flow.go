@@ -1,7 +1,6 @@
 package quic
 
 import (
-	"io"
 	"sync"
 	"time"
 
@@ -21,14 +20,17 @@ type flow struct {
 	next     uint64 // seq of the next sequenced frame
 	pend     []byte // encoded frames for the writer, in order
 	spare    []byte
-	attached bool   // a writer runs; pend is only filled while attached
+	attached bool // a writer runs; pend is only filled while attached
+	cw       *connWriter
+	o        *out   // the stream written to while attached
+	slowOn   *out   // a blocking write to it is under way (flow control)
 	recv     uint64 // highest seq received and handed on (this attachment)
 	ackSent  uint64
 	ackNow   bool // acknowledge without waiting (a Close was handed on)
 	ackAsked bool // the acker will set ackNow
 	acker    *acker
 	ended    bool
-	wake     chan struct{}
+	queued   bool // in cw's ready list; guarded by cw.mu
 }
 
 // sent is a sequenced frame kept until acknowledged: a stanza (Stanza or
@@ -43,13 +45,12 @@ type sent struct {
 func (f *flow) init() {
 	f.space.L = &f.mu
 	f.next = 1
-	f.wake = make(chan struct{}, 1)
 }
 
+// signal asks the connection's writer to look at the flow.
 func (f *flow) signal() {
-	select {
-	case f.wake <- struct{}{}:
-	default:
+	if cw := f.cw; cw != nil {
+		cw.ready(f)
 	}
 }
 
@@ -84,10 +85,11 @@ func (f *flow) control(b []byte) {
 // attach starts a new stream: everything unacknowledged is queued again,
 // in order, and the receive side starts over (the far end numbers anew).
 // It returns how many frames it replays.
-func (f *flow) attach() int {
+func (f *flow) attach(cw *connWriter, o *out) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.attached = true
+	f.cw, f.o = cw, o
 	f.recv, f.ackSent = 0, 0
 	f.pend = f.pend[:0]
 	for _, s := range f.unacked {
@@ -100,7 +102,19 @@ func (f *flow) attach() int {
 func (f *flow) detach() {
 	f.mu.Lock()
 	f.attached = false
+	f.o = nil
 	f.pend = f.pend[:0]
+	f.mu.Unlock()
+}
+
+// detachFrom detaches the flow if it is still attached to o.
+func (f *flow) detachFrom(o *out) {
+	f.mu.Lock()
+	if f.o == o {
+		f.attached = false
+		f.o = nil
+		f.pend = f.pend[:0]
+	}
 	f.mu.Unlock()
 }
 
@@ -186,6 +200,7 @@ func (f *flow) end() []*stanza.Stanza {
 	defer f.mu.Unlock()
 	f.ended = true
 	f.attached = false
+	f.o = nil
 	var out []*stanza.Stanza
 	for _, s := range f.unacked {
 		if s.st != nil {
@@ -198,46 +213,40 @@ func (f *flow) end() []*stanza.Stanza {
 	return out
 }
 
-// writeLoop writes what is queued until stop closes or a write fails. One
-// write carries every frame queued since the last: frames are batched per
-// flush without a timer.
-func (f *flow) writeLoop(w io.Writer, stop <-chan struct{}) error {
-	for {
-		select {
-		case <-f.wake:
-		case <-stop:
-			return nil
-		}
-		f.mu.Lock()
-		if f.ended {
-			f.mu.Unlock()
-			return nil
-		}
-		buf := f.spare[:0]
-		if f.recv > f.ackSent {
-			if len(f.pend) > 0 || f.ackNow || f.acker == nil || f.recv-f.ackSent >= ackEvery {
-				buf = wire.AppendSeq(buf, wire.Ack, f.recv)
-				f.ackSent = f.recv
-				f.ackNow = false
-			} else if !f.ackAsked {
-				f.ackAsked = true
-				f.acker.want(f)
-			}
-		}
-		buf = append(buf, f.pend...)
-		f.pend, f.spare = f.pend[:0], nil
-		f.mu.Unlock()
-		var err error
-		if len(buf) > 0 {
-			_, err = w.Write(buf)
-		}
-		f.mu.Lock()
-		if cap(buf) <= 256<<10 {
-			f.spare = buf
-		}
-		f.mu.Unlock()
-		if err != nil {
-			return err
+// take returns what the writer should send now, and where: the waiting
+// acknowledgement (unless it is delayed) followed by the queued frames.
+func (f *flow) take() ([]byte, *out) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o := f.o
+	if f.ended || o == nil || f.slowOn == o {
+		return nil, nil
+	}
+	buf := f.spare[:0]
+	f.spare = nil
+	if f.recv > f.ackSent {
+		if len(f.pend) > 0 || f.ackNow || f.acker == nil || f.recv-f.ackSent >= ackEvery {
+			buf = wire.AppendSeq(buf, wire.Ack, f.recv)
+			f.ackSent = f.recv
+			f.ackNow = false
+		} else if !f.ackAsked {
+			f.ackAsked = true
+			f.acker.want(f)
 		}
 	}
+	buf = append(buf, f.pend...)
+	f.pend = f.pend[:0]
+	return buf, o
+}
+
+// recycle keeps a written buffer for the next take.
+func (f *flow) recycle(buf []byte) {
+	if cap(buf) > 256<<10 {
+		return
+	}
+	f.mu.Lock()
+	if f.spare == nil {
+		f.spare = buf[:0]
+	}
+	f.mu.Unlock()
 }

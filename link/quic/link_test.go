@@ -312,3 +312,48 @@ func TestWindow(t *testing.T) {
 	}
 	waitFor(t, "all handled", func() bool { h, _, _ := fs.snapshot(); return len(h) == 100 })
 }
+
+// TestFairness: a session whose client stops taking stanzas fills its
+// QUIC stream's flow control window; the connection's writer must not
+// wait on it, so another session on the same connection still gets its
+// deliveries, and the stuck one gets everything once it reads again.
+func TestFairness(t *testing.T) {
+	p := newPKI(t)
+	core := newFakeCore("core1")
+	srv := startServer(t, core, p.node("core1", ca.IssueOptions{}, nil), "core1", func(o *ServerOptions) { o.Window = 1 << 20 })
+	c := startClient(t, p.node("edge1", ca.IssueOptions{}, nil), []string{srv.addr}, nil)
+	ctx := ctxT(t)
+	release := make(chan struct{})
+	stuck, free := newSink(), newSink()
+	stuck.gate = func() { <-release }
+	s1, err := c.Open(ctx, link.OpenRequest{User: jid.MustParse("alice@localhost"), Resource: "stuck"}, stuck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := c.Open(ctx, link.OpenRequest{User: jid.MustParse("bob@localhost"), Resource: "free"}, free)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := jid.MustParse("carol@localhost/x")
+	big := message(peer, s1.JID(), "big")
+	big.Bytes = append(big.Bytes[:len(big.Bytes):len(big.Bytes)], make([]byte, 64<<10)...)
+	// 16 MiB: more than quic-go lets one stream have unread.
+	const n = 256
+	fs1 := core.session(s1.JID())
+	for i := range n {
+		if !fs1.sink.Deliver(big) {
+			t.Fatalf("deliver %d refused", i)
+		}
+	}
+	fs2 := core.session(s2.JID())
+	for i := range 100 {
+		fs2.sink.Deliver(message(peer, s2.JID(), strconv.Itoa(i)))
+	}
+	waitStanza(t, free, "99")
+	close(release)
+	waitFor(t, "the stuck session's deliveries", func() bool {
+		stuck.mu.Lock()
+		defer stuck.mu.Unlock()
+		return len(stuck.got) == n
+	})
+}

@@ -152,6 +152,7 @@ type sconn struct {
 	sessions map[*ssession]struct{}
 	wg       sync.WaitGroup
 	ack      acker
+	w        *connWriter // session streams
 }
 
 func (c *sconn) serve() {
@@ -160,6 +161,12 @@ func (c *sconn) serve() {
 	log := c.s.log.With("peer", c.peer)
 	log.Info("edge connected")
 	ctx := c.qc.Context()
+	c.w = newConnWriter()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.w.run(ctx.Done())
+	}()
 	for {
 		str, err := c.qc.AcceptStream(ctx)
 		if err != nil {

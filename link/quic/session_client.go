@@ -35,9 +35,9 @@ type csession struct {
 
 // attachment is a session's stream on one connection.
 type attachment struct {
-	str  *quicgo.Stream
-	stop chan struct{}
-	done chan struct{} // the writer has returned
+	str *quicgo.Stream
+	o   *out
+	f   *flow
 }
 
 var _ link.Session = (*csession)(nil)
@@ -230,32 +230,22 @@ func (s *csession) open(ctx context.Context, cc *cconn, reopen bool) error {
 	s.full = full
 	s.gen++
 	gen := s.gen
-	a := &attachment{str: str, stop: make(chan struct{}), done: make(chan struct{})}
+	a := &attachment{str: str, o: &out{str: str}, f: &s.f}
 	s.att, s.attCC = a, cc
 	s.f.mu.Unlock()
-	if n := s.f.attach(); reopen && n > 0 {
+	if n := s.f.attach(cc.w, a.o); reopen && n > 0 {
 		metrics.LinkReplayed.Add(float64(n))
 	}
-	go func() {
-		defer close(a.done)
-		if s.f.writeLoop(str, a.stop) != nil {
-			str.CancelRead(codeStreamDone)
-		}
-	}()
 	go s.read(cc, r, gen)
 	return nil
 }
 
-// end stops an attachment's writer and resets its stream.
+// end detaches the session from an attachment's stream and resets it
+// (which also ends a write waiting on it).
 func (a *attachment) end() {
-	select {
-	case <-a.stop:
-	default:
-		close(a.stop)
-	}
+	a.f.detachFrom(a.o)
 	a.str.CancelWrite(codeStreamDone)
 	a.str.CancelRead(codeStreamDone)
-	<-a.done
 }
 
 // read hands on what the core sends on one attachment.
@@ -349,12 +339,7 @@ func (s *csession) finish() {
 	s.att = nil
 	s.f.mu.Unlock()
 	if a != nil {
-		select {
-		case <-a.stop:
-		default:
-			close(a.stop)
-		}
-		a.str.Close() // FIN: the core ends its side on reading it
+		a.o.close() // FIN: the core ends its side on reading it
 		a.str.CancelRead(codeStreamDone)
 	}
 	s.c.forget(s)

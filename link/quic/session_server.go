@@ -67,28 +67,19 @@ func (c *sconn) serveSession(str *quicgo.Stream, r *wire.Reader, open []byte) {
 	defer metrics.LinkSessions.WithLabelValues("core").Dec()
 	// Opened goes first; what the core delivered while opening waits in
 	// the flow and follows it.
+	o := &out{str: str}
 	if _, err := str.Write(wire.AppendOpened(nil, sess.JID())); err == nil {
-		s.f.attach()
+		s.f.attach(c.w, o) // a failed write cancels the read below
 	}
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if s.f.writeLoop(str, stop) != nil {
-			str.CancelRead(codeStreamDone) // unblocks the reader below
-		}
-	}()
 	err = s.read(r)
 	// The stream is over: the edge finished it after its Close was
 	// acknowledged, or the connection went. What the edge never
 	// acknowledged goes back to the core's router.
-	close(stop)
-	<-done
 	undelivered := s.f.end()
 	metrics.LinkReturned.Add(float64(len(undelivered)))
 	sess.Close(undelivered)
 	str.CancelRead(codeStreamDone)
-	str.Close()
+	o.close()
 	if err != nil && isFraming(err) {
 		c.protocolError("framing", err)
 	}

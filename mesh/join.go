@@ -81,7 +81,7 @@ func (m *Mesh) loadLoop() {
 func (m *Mesh) setLoad(load int) error {
 	m.tagMu.Lock()
 	defer m.tagMu.Unlock()
-	if load == m.tags.Load {
+	if load == m.tags.Load || m.leaving.Load() {
 		return nil
 	}
 	t := m.tags

@@ -82,6 +82,11 @@ type Mesh struct {
 	tagMu sync.Mutex // serialises tag updates
 	tags  Tags
 
+	// leaving is set when Leave starts: load updates stop, since a tag
+	// update after the leave waits out the broadcast timeout and holds up
+	// the leave and shutdown behind it.
+	leaving atomic.Bool
+
 	joinAttempts atomic.Int64
 	joinFailures atomic.Int64
 
@@ -224,6 +229,7 @@ func (m *Mesh) Name() string { return m.cfg.Name }
 func (m *Mesh) Leave() error {
 	var err error
 	m.leaveOnce.Do(func() {
+		m.leaving.Store(true)
 		m.log.Info("mesh: leaving")
 		err = m.serf.Leave()
 	})

@@ -31,7 +31,11 @@ func (n *Node) httpHandler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /debug/sessions", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]int{"sessions": n.core.SessionCount(), "streams": n.c2s.Count()})
+		sessions := 0
+		if n.core != nil {
+			sessions = n.core.SessionCount()
+		}
+		json.NewEncoder(w).Encode(map[string]int{"sessions": sessions, "streams": n.streams()})
 	})
 	// Profiles for operators (CPU, heap, goroutines): same listener as
 	// /metrics, which deployments keep off the public network.
@@ -89,18 +93,24 @@ func (n *Node) startAdmin() error {
 }
 
 // AdminHandler returns the admin API bound to this node's core, without
-// authentication (what the local socket serves).
+// authentication (what the local socket serves). An edge-only node has no
+// core: it serves status, mesh and the document, and answers the rest 503.
 func (n *Node) AdminHandler() http.Handler {
-	return admin.Handler(n.core, admin.Node{
-		Name:  n.cfg.Node.Name,
-		Roles: n.cfg.Node.Roles,
+	var c admin.Core
+	if n.core != nil {
+		c = n.core
+	}
+	return admin.Handler(c, admin.Node{
+		Name:    n.cfg.Node.Name,
+		Roles:   n.cfg.Node.Roles,
+		Started: n.started,
 		Address: func() string {
 			if a := n.Addrs("c2s"); len(a) > 0 {
 				return a[0].String()
 			}
 			return ""
 		}(),
-		Streams: n.c2s.Count,
+		Streams: n.streams,
 		Members: n.meshMembers,
 	})
 }

@@ -24,7 +24,7 @@ func (n *Node) startMesh() error {
 		Seeds:         mc.Seeds,
 		Secret:        n.cfg.MeshSecret(),
 		Tags:          n.meshTags(),
-		Load:          n.c2s.Count,
+		Load:          n.load,
 		LoadInterval:  mc.LoadInterval.Duration,
 		ProbeInterval: mc.ProbeInterval.Duration,
 		ProbeTimeout:  mc.ProbeTimeout.Duration,
@@ -42,15 +42,17 @@ func (n *Node) startMesh() error {
 		return fmt.Errorf("node: %w", err)
 	}
 	n.mesh = m
+	n.meshP.Store(m)
 	return nil
 }
 
-// meshTags is what this node announces. The edge link has no listener
-// yet, so link is empty.
+// meshTags is what this node announces; link is the edge link listener
+// of a core (roles.go), empty on a node without one.
 func (n *Node) meshTags() mesh.Tags {
 	t := mesh.Tags{
 		Roles:   n.cfg.Node.Roles,
 		Region:  n.cfg.Mesh.Region,
+		Link:    n.linkTag(),
 		Domains: n.cfg.Hosts(),
 		Version: admin.Version(),
 	}
@@ -96,7 +98,7 @@ func (n *Node) Mesh() *mesh.Mesh { return n.mesh }
 func (n *Node) meshMembers() []admin.Member {
 	if n.mesh == nil {
 		t := n.meshTags()
-		t.Load = n.c2s.Count()
+		t.Load = n.load()
 		addr := ""
 		if a := n.Addrs("c2s"); len(a) > 0 {
 			addr = a[0].String()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,11 @@ func meshNode(t *testing.T, c *contract, name, region string, roles []string, se
 	cfg := xmpptest.Config(t)
 	cfg.Node.Name = name
 	cfg.Node.Roles = roles
+	if cfg.CoreOnly() {
+		cfg.Link.Listen = "127.0.0.1:0"
+	}
+	// The nodes of a test (sibling temp dirs) share a development CA.
+	cfg.Link.CADir = filepath.Join(filepath.Dir(cfg.Node.DataDir), "cluster-ca")
 	cfg.Mesh = config.Mesh{
 		Enabled:       true,
 		Bind:          "127.0.0.1:0",

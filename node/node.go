@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +44,7 @@ type Node struct {
 	tls    *tls.Config
 	bosh   *bosh.Handler
 	mesh   *mesh.Mesh
+	roleState
 
 	// CertFile is the certificate clients see (for the start-up message).
 	CertFile string
@@ -55,58 +57,60 @@ type Node struct {
 	stopErr   error
 }
 
-// New builds a node: it opens the store and provisions the modules but
-// binds nothing yet.
+// New builds a node for its roles (roles.go): with the core role it opens
+// the store and provisions the modules; with the edge role it builds the
+// client stream server. It binds nothing yet.
 func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	mods, err := Modules(cfg)
-	if err != nil {
-		return nil, err
-	}
 	n := &Node{cfg: cfg, log: log, addrs: map[string][]net.Addr{}}
-	n.stores, err = storage.Open(cfg.Storage.Backend, cfg.Node.DataDir, map[string]any{"path": cfg.Storage.Embedded.Path})
-	if err != nil {
-		return nil, err
+	n.started = time.Now()
+	if cfg.HasRole("core") {
+		if err := n.newCore(); err != nil {
+			return nil, err
+		}
 	}
-	n.core, err = core.New(core.Options{
-		Logger:           log,
-		Hosts:            cfg.Hosts(),
-		Stores:           n.stores,
-		Modules:          mods,
-		ScramIterations:  cfg.Auth.ScramIterations,
-		ResourceConflict: cfg.C2S.ResourceConflict,
-		MaxResources:     cfg.C2S.MaxResources,
-	})
-	if err != nil {
-		n.stores.Close()
-		return nil, err
+	if n.usesLink() {
+		if err := n.linkIdentity(); err != nil {
+			n.closeCore()
+			return nil, err
+		}
 	}
-	tlsCfg, err := n.tlsConfig()
-	if err != nil {
-		n.core.Stop()
-		n.stores.Close()
-		return nil, err
+	if cfg.HasRole("edge") {
+		tlsCfg, err := n.tlsConfig()
+		if err != nil {
+			n.closeCore()
+			return nil, err
+		}
+		n.tls = tlsCfg
+		n.c2s = c2s.New(c2s.Options{
+			Core:              n.edgeCore(),
+			Logger:            log,
+			TLS:               tlsCfg,
+			Domains:           cfg.Hosts(),
+			RequireStartTLS:   cfg.C2S.RequireStartTLS,
+			Mechanisms:        cfg.Auth.Mechanisms,
+			Limits:            xmltok.Limits{MaxStanzaSize: cfg.C2S.MaxStanzaSize, MaxDepth: cfg.C2S.MaxDepth},
+			HandshakeTimeout:  cfg.C2S.HandshakeTimeout.Duration,
+			IdleTimeout:       cfg.C2S.IdleTimeout.Duration,
+			KeepaliveInterval: cfg.C2S.KeepaliveInterval.Duration,
+			WriteTimeout:      cfg.C2S.WriteTimeout.Duration,
+			SendQueue:         cfg.C2S.SendQueue,
+			ResumeTimeout:     cfg.C2S.ResumeTimeout.Duration,
+			MaxUnacked:        cfg.C2S.MaxUnacked,
+		})
 	}
-	n.tls = tlsCfg
-	n.c2s = c2s.New(c2s.Options{
-		Core:              n.core,
-		Logger:            log,
-		TLS:               tlsCfg,
-		Domains:           cfg.Hosts(),
-		RequireStartTLS:   cfg.C2S.RequireStartTLS,
-		Mechanisms:        cfg.Auth.Mechanisms,
-		Limits:            xmltok.Limits{MaxStanzaSize: cfg.C2S.MaxStanzaSize, MaxDepth: cfg.C2S.MaxDepth},
-		HandshakeTimeout:  cfg.C2S.HandshakeTimeout.Duration,
-		IdleTimeout:       cfg.C2S.IdleTimeout.Duration,
-		KeepaliveInterval: cfg.C2S.KeepaliveInterval.Duration,
-		WriteTimeout:      cfg.C2S.WriteTimeout.Duration,
-		SendQueue:         cfg.C2S.SendQueue,
-		ResumeTimeout:     cfg.C2S.ResumeTimeout.Duration,
-		MaxUnacked:        cfg.C2S.MaxUnacked,
-	})
 	return n, nil
+}
+
+// closeCore stops the core and closes the store, when the node has them.
+func (n *Node) closeCore() error {
+	if n.core == nil {
+		return nil
+	}
+	n.core.Stop()
+	return n.stores.Close()
 }
 
 func (n *Node) tlsConfig() (*tls.Config, error) {
@@ -139,22 +143,15 @@ func (n *Node) tlsConfig() (*tls.Config, error) {
 	return st.TLSConfig(minVersion, "xmpp-client"), nil
 }
 
-// Core returns the node's core.
+// Core returns the node's core; nil on an edge-only node.
 func (n *Node) Core() *core.Core { return n.core }
 
-// Start binds every listener and starts serving.
+// Start binds every listener of the node's roles and starts serving.
 func (n *Node) Start() error {
-	for _, a := range n.cfg.C2S.Listen {
-		if err := n.listen("c2s", a, func(ln net.Listener) { n.c2s.Serve(ln, false) }); err != nil {
-			n.Shutdown(context.Background())
-			return err
-		}
-	}
-	for _, a := range n.cfg.C2S.DirectTLSListen {
-		if err := n.listen("c2s_tls", a, func(ln net.Listener) { n.c2s.Serve(ln, true) }); err != nil {
-			n.Shutdown(context.Background())
-			return err
-		}
+	n.log.Info("node starting", "node", n.cfg.Node.Name, "roles", strings.Join(n.cfg.Node.Roles, ","))
+	if err := n.startClients(); err != nil {
+		n.Shutdown(context.Background())
+		return err
 	}
 	if a := n.cfg.HTTP.Listen; a != "" {
 		n.http = &http.Server{Handler: n.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
@@ -163,7 +160,7 @@ func (n *Node) Start() error {
 			return err
 		}
 	}
-	if err := n.startWeb(); err != nil {
+	if err := n.startLink(); err != nil {
 		n.Shutdown(context.Background())
 		return err
 	}
@@ -176,6 +173,24 @@ func (n *Node) Start() error {
 		return err
 	}
 	return nil
+}
+
+// startClients binds the client listeners (c2s, web) of the edge role.
+func (n *Node) startClients() error {
+	if n.c2s == nil {
+		return nil
+	}
+	for _, a := range n.cfg.C2S.Listen {
+		if err := n.listen("c2s", a, func(ln net.Listener) { n.c2s.Serve(ln, false) }); err != nil {
+			return err
+		}
+	}
+	for _, a := range n.cfg.C2S.DirectTLSListen {
+		if err := n.listen("c2s_tls", a, func(ln net.Listener) { n.c2s.Serve(ln, true) }); err != nil {
+			return err
+		}
+	}
+	return n.startWeb()
 }
 
 func (n *Node) listen(kind, addr string, serve func(net.Listener)) error {
@@ -196,21 +211,24 @@ func (n *Node) listen(kind, addr string, serve func(net.Listener)) error {
 }
 
 // Addrs returns the bound addresses of a listener kind: "c2s",
-// "c2s_tls", "http", "web", "web_tls", "admin".
+// "c2s_tls", "http", "web", "web_tls", "admin", "link" (UDP).
 func (n *Node) Addrs(kind string) []net.Addr {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return append([]net.Addr(nil), n.addrs[kind]...)
 }
 
-// Shutdown stops in order: listeners, client streams (with
-// <system-shutdown/>), HTTP, modules, store. It is idempotent.
+// Shutdown stops in order: mesh, client streams (with
+// <system-shutdown/>), HTTP, listeners, the edge link, modules, store. It
+// is idempotent.
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.stopOnce.Do(func() {
 		n.leaveMesh()
 		var errs []error
-		if err := n.c2s.Shutdown(ctx); err != nil {
-			errs = append(errs, err)
+		if n.c2s != nil {
+			if err := n.c2s.Shutdown(ctx); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		if n.http != nil {
 			n.http.Shutdown(ctx)
@@ -227,9 +245,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			ln.Close()
 		}
 		n.mu.Unlock()
+		n.stopLink()
 		n.wg.Wait()
-		n.core.Stop()
-		if err := n.stores.Close(); err != nil {
+		if err := n.closeCore(); err != nil {
 			errs = append(errs, err)
 		}
 		n.stopErr = errors.Join(errs...)

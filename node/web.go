@@ -64,7 +64,11 @@ func (n *Node) webHandler() http.Handler {
 	}
 	if w.API.Enabled {
 		p := strings.TrimSuffix(w.API.Path, "/")
-		mux.Handle(p+"/", metrics.CountHTTP("client_api", http.StripPrefix(p, n.clientAPIHandler())))
+		api := n.noCoreHandler("the client REST API")
+		if n.core != nil {
+			api = n.clientAPIHandler()
+		}
+		mux.Handle(p+"/", metrics.CountHTTP("client_api", http.StripPrefix(p, api)))
 	}
 	return mux
 }

@@ -14,7 +14,7 @@ func (n *Node) boshHandler() http.Handler {
 	c := n.cfg.Web.BOSH
 	n.bosh = bosh.New(bosh.Options{
 		Serve:       n.c2s.ServeTransport,
-		HostKnown:   n.core.IsLocal,
+		HostKnown:   n.hostKnown,
 		CheckOrigin: n.originAllowed,
 		MaxWait:     c.MaxWait.Duration,
 		MaxHold:     c.MaxHold,

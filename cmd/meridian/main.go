@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/meridian-xmpp/meridian/internal/config"
@@ -125,7 +126,7 @@ func newLogger(c config.Log) *slog.Logger {
 }
 
 func banner(n *node.Node, cfg *config.Config, file string) {
-	fmt.Printf("Meridian %s serving %v (data in %s)\n", version(), cfg.Hosts(), cfg.Node.DataDir)
+	fmt.Printf("Meridian %s (%s) serving %v (data in %s)\n", version(), strings.Join(cfg.Node.Roles, "+"), cfg.Hosts(), cfg.Node.DataDir)
 	for _, a := range n.Addrs("c2s") {
 		fmt.Printf("  XMPP clients (STARTTLS):   %s\n", a)
 	}
@@ -135,7 +136,16 @@ func banner(n *node.Node, cfg *config.Config, file string) {
 	for _, a := range n.Addrs("http") {
 		fmt.Printf("  HTTP /healthz /metrics:    http://%s\n", a)
 	}
-	fmt.Printf("  TLS certificate:           %s\n", n.CertFile)
+	for _, a := range n.Addrs("link") {
+		fmt.Printf("  Edge link (QUIC, UDP):     %s\n", a)
+	}
+	if n.CertFile != "" {
+		fmt.Printf("  TLS certificate:           %s\n", n.CertFile)
+	}
+	if n.Core() == nil {
+		fmt.Println("Accounts live on the cores: add users there.")
+		return
+	}
 	cf := ""
 	if file != "" {
 		cf = " --config " + file

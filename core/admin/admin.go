@@ -42,6 +42,7 @@ var _ Core = (*core.Core)(nil)
 type Node struct {
 	Name    string
 	Roles   []string
+	Started time.Time  // when the node started, for a node without a core
 	Address string     // where clients reach the node ("" when it listens nowhere)
 	Streams func() int // open client streams, authenticated or not
 	// Members lists the mesh's members for /v1/mesh; nil: this node alone.
@@ -88,14 +89,33 @@ func Routes() []string {
 	return out
 }
 
-// Handler returns the API bound to a core and a node.
+// withoutCore are the routes a node without the core role (an edge-only
+// node) serves; the others answer 503.
+var withoutCore = map[string]bool{"GET /v1/status": true, "GET /v1/mesh": true, "GET /v1/openapi.yaml": true}
+
+// Handler returns the API bound to a core and a node. c is nil on a node
+// without the core role: accounts, sessions and stanzas live on the
+// cores, so only status, mesh and the document are served, and the other
+// routes answer 503 saying so.
 func Handler(c Core, n Node) http.Handler {
 	a := &api{c: c, node: n}
 	mux := http.NewServeMux()
 	for _, r := range table {
-		mux.HandleFunc(r.pattern, func(w http.ResponseWriter, req *http.Request) { r.serve(a, w, req) })
+		serve := r.serve
+		if c == nil && !withoutCore[r.pattern] {
+			serve = (*api).noCore
+		}
+		mux.HandleFunc(r.pattern, func(w http.ResponseWriter, req *http.Request) { serve(a, w, req) })
 	}
 	return jsonErrors(mux)
+}
+
+// ErrNoCore is the error text of what a node without the core role does
+// not serve.
+const ErrNoCore = "this node has no core role: ask a node with the core role"
+
+func (a *api) noCore(w http.ResponseWriter, _ *http.Request) {
+	fail(w, http.StatusServiceUnavailable, ErrNoCore)
 }
 
 // jsonErrors answers what the mux itself refuses (no such path: 404,

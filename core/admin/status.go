@@ -56,18 +56,24 @@ type Memory struct {
 
 // GET /v1/status
 func (a *api) status(w http.ResponseWriter, r *http.Request) {
+	started := a.node.Started
+	if a.c != nil {
+		started = a.c.Started()
+	}
 	s := Status{
 		Node:                a.node.Name,
 		Version:             Version(),
 		Roles:               a.roles(),
-		Started:             a.c.Started().UTC(),
-		UptimeSeconds:       int64(time.Since(a.c.Started()) / time.Second),
+		Started:             started.UTC(),
+		UptimeSeconds:       int64(time.Since(started) / time.Second),
 		SessionsByTransport: map[string]int{},
 		Goroutines:          runtime.NumGoroutine(),
 	}
-	for _, ss := range a.c.AllSessions() {
-		s.Sessions++
-		s.SessionsByTransport[ss.Transport]++
+	if a.c != nil { // sessions live on the cores
+		for _, ss := range a.c.AllSessions() {
+			s.Sessions++
+			s.SessionsByTransport[ss.Transport]++
+		}
 	}
 	if a.node.Streams != nil {
 		s.Streams = a.node.Streams()

@@ -27,6 +27,7 @@ type Config struct {
 	Auth    Auth    `toml:"auth"`
 	Cluster Cluster `toml:"cluster"`
 	Mesh    Mesh    `toml:"mesh"`
+	Link    Link    `toml:"link"`
 
 	// modules holds the raw [modules.<name>] tables; the module registry
 	// decodes each into the module's own struct with DecodeModule.
@@ -180,6 +181,23 @@ type Mesh struct {
 	LoadInterval  Duration `toml:"load_interval"`
 }
 
+// Link is the [link] section: the QUIC edge link between edge-only and
+// core-only nodes, and the cluster CA material that authenticates it.
+type Link struct {
+	// Listen is the UDP address a node with the core role serves the
+	// edge link on; "" serves none.
+	Listen string `toml:"listen"`
+	// Cores are the link addresses an edge-only node uses when the mesh
+	// is off.
+	Cores []string `toml:"cores"`
+	// CADir holds the automatic development CA ("": data_dir/cluster-ca);
+	// CAFile, CertFile and KeyFile are operator-issued material instead.
+	CADir    string `toml:"ca_dir"`
+	CAFile   string `toml:"ca_file"`
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+}
+
 // Defaults that other code and the docs refer to.
 const (
 	DefaultDataDir       = "./meridian-data"
@@ -268,6 +286,7 @@ func defaults() *Config {
 			ProbeTimeout:  Duration{500 * time.Millisecond},
 			LoadInterval:  Duration{5 * time.Second},
 		},
+		Link: Link{Cores: []string{}},
 	}
 }
 

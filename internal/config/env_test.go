@@ -120,7 +120,7 @@ registration = true
 // environment on top of Default.
 func TestApplyEnvOnDefault(t *testing.T) {
 	c := Default()
-	err := c.ApplyEnv([]string{"MERIDIAN_VHOSTS=chat.example", "MERIDIAN_NODE_ROLES=edge", "MERIDIAN_LOG_FORMAT=json"})
+	err := c.ApplyEnv([]string{"MERIDIAN_VHOSTS=chat.example", "MERIDIAN_NODE_ROLES=edge", "MERIDIAN_LINK_CORES=10.0.0.1:5270", "MERIDIAN_LOG_FORMAT=json"})
 	if err != nil {
 		t.Fatalf("ApplyEnv: %v", err)
 	}

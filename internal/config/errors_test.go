@@ -291,7 +291,7 @@ func TestValidateGood(t *testing.T) {
 		{"ipv6 and port 0", minimal + "[c2s]\nlisten = [\"[::1]:0\", \"127.0.0.1:0\"]\ndirect_tls_listen = [\":5223\", \"localhost:15223\"]\n"},
 		{"zero idle and keepalive", minimal + "[c2s]\nidle_timeout = \"0s\"\nkeepalive_interval = \"0s\"\n"},
 		{"minimum limits", minimal + "[c2s]\nmax_stanza_size = 10000\nmax_depth = 8\nsend_queue = 1\n"},
-		{"one role", minimal + "[node]\nroles = [\"edge\"]\n"},
+		{"one role", minimal + "[node]\nroles = [\"edge\"]\n[link]\ncores = [\"10.0.0.1:5270\"]\n"},
 		{"tls 1.3 with cert", minimal + "[tls]\nmin_version = \"1.3\"\ncert_file = \"a.crt\"\nkey_file = \"a.key\"\n"},
 		{"other backend", minimal + "[storage]\nbackend = \"postgres\"\n"},
 		{"MERIDIAN_CONFIG is not a key", minimal},

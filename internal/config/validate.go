@@ -54,6 +54,7 @@ func (c *Config) validate() []error {
 	v.auth()
 	v.cluster()
 	v.mesh()
+	v.link()
 	return v.errs
 }
 

@@ -60,7 +60,13 @@ func Start(t testing.TB, cfg *config.Config) *Server {
 		defer cancel()
 		n.Shutdown(ctx)
 	})
-	s := &Server{Node: n, Config: cfg, C2S: n.Addrs("c2s")[0].String(), TLS: n.Addrs("c2s_tls")[0].String()}
+	s := &Server{Node: n, Config: cfg}
+	if a := n.Addrs("c2s"); len(a) > 0 { // none on a core-only node
+		s.C2S = a[0].String()
+	}
+	if a := n.Addrs("c2s_tls"); len(a) > 0 {
+		s.TLS = a[0].String()
+	}
 	if a := n.Addrs("http"); len(a) > 0 {
 		s.HTTP = a[0].String()
 	}

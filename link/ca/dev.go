@@ -18,7 +18,12 @@ const DevDir = "cluster-ca"
 // expires within a week. Nodes of a dev cluster that share a data
 // directory root share the CA. Production clusters use `meridian ca`.
 func Dev(dataDir, name string, hosts []string, log *slog.Logger) (*Node, error) {
-	dir := filepath.Join(dataDir, DevDir)
+	return DevIn(filepath.Join(dataDir, DevDir), name, hosts, log)
+}
+
+// DevIn is Dev with the CA directory itself given: the nodes of a local
+// cluster, each with its own data directory, point at one directory.
+func DevIn(dir, name string, hosts []string, log *slog.Logger) (*Node, error) {
 	if _, err := os.Stat(filepath.Join(dir, KeyFile)); os.IsNotExist(err) {
 		if err := Init(dir); err != nil {
 			return nil, err

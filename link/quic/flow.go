@@ -30,7 +30,7 @@ type flow struct {
 	ackAsked bool // the acker will set ackNow
 	acker    *acker
 	ended    bool
-	queued   bool // in cw's ready list; guarded by cw.mu
+	queued   bool // in cw's ready list (guarded by mu, like cw)
 }
 
 // sent is a sequenced frame kept until acknowledged: a stanza (Stanza or
@@ -49,6 +49,14 @@ func (f *flow) init() {
 
 // signal asks the connection's writer to look at the flow.
 func (f *flow) signal() {
+	f.mu.Lock()
+	f.signalLocked()
+	f.mu.Unlock()
+}
+
+// signalLocked is signal with f.mu held: cw changes on reattachment, and
+// queued belongs to whichever writer cw is.
+func (f *flow) signalLocked() {
 	if cw := f.cw; cw != nil {
 		cw.ready(f)
 	}
@@ -61,7 +69,7 @@ func (f *flow) pushLocked(t wire.Type, st *stanza.Stanza) {
 	f.unacked = append(f.unacked, s)
 	if f.attached {
 		f.pend = appendSent(f.pend, s)
-		f.signal()
+		f.signalLocked()
 	}
 }
 
@@ -77,7 +85,7 @@ func (f *flow) control(b []byte) {
 	f.mu.Lock()
 	if f.attached {
 		f.pend = append(f.pend, b...)
-		f.signal()
+		f.signalLocked()
 	}
 	f.mu.Unlock()
 }
@@ -95,7 +103,7 @@ func (f *flow) attach(cw *connWriter, o *out) int {
 	for _, s := range f.unacked {
 		f.pend = appendSent(f.pend, s)
 	}
-	f.signal()
+	f.signalLocked()
 	return len(f.unacked)
 }
 
@@ -209,7 +217,7 @@ func (f *flow) end() []*stanza.Stanza {
 	}
 	f.unacked = nil
 	f.space.Broadcast()
-	f.signal()
+	f.signalLocked()
 	return out
 }
 

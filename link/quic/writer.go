@@ -32,8 +32,8 @@ func newConnWriter() *connWriter {
 	return &connWriter{wake: make(chan struct{}, 1)}
 }
 
-// ready queues f for the next round. f.mu may be held (lock order:
-// flow.mu before connWriter.mu).
+// ready queues f for the next round. f.mu is held (lock order: flow.mu
+// before connWriter.mu); it guards f.queued.
 func (w *connWriter) ready(f *flow) {
 	w.mu.Lock()
 	if !f.queued {
@@ -58,11 +58,13 @@ func (w *connWriter) run(done <-chan struct{}) {
 		w.mu.Lock()
 		fs := w.list
 		w.list = w.spare[:0]
-		for _, f := range fs {
-			f.queued = false
-		}
 		w.mu.Unlock()
 		for i, f := range fs {
+			// A signal from here on queues f again (one more round); one
+			// before it found f queued and its frames are taken below.
+			f.mu.Lock()
+			f.queued = false
+			f.mu.Unlock()
 			w.flush(f)
 			fs[i] = nil
 		}
@@ -112,7 +114,7 @@ func (w *connWriter) slow(f *flow, o *out, buf []byte) {
 		o.failed()
 		return
 	}
-	w.ready(f)
+	f.signal()
 }
 
 // failed ends a stream whose write failed: its reader sees the end and

@@ -32,6 +32,8 @@ func (c *client) run(args []string) error {
 		err = c.status(args[1:])
 	case "mesh":
 		err = c.mesh(args[1:])
+	case "drain":
+		err = c.drain(args[1:])
 	default:
 		err = usageError("unknown command %q", args[0])
 	}

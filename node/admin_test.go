@@ -455,6 +455,17 @@ func TestAdminAPI(t *testing.T) {
 		}
 	})
 
+	// Last, as it ends the node's client service: a drain (node/drain_test.go
+	// tests what it does).
+	t.Run("drain", func(t *testing.T) {
+		api.t = t
+		if r := api.do("POST", "/v1/drain", map[string]string{"timeout": "soon"}); r.code != 400 {
+			t.Fatalf("bad timeout: %d %s", r.code, r.body)
+		}
+		api.expect(200, "POST", "/v1/drain", map[string]string{"timeout": "1m", "period": "0s"})
+		api.expect(200, "POST", "/v1/drain", nil)
+	})
+
 	// Every operation of the document succeeded at least once, so that
 	// the document cannot drift from what the tests exercise.
 	for path, item := range c.doc.Paths.Map() {

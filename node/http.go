@@ -26,6 +26,10 @@ func (n *Node) httpHandler() http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if n.Draining() { // lame duck: send no new clients here
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
 		fmt.Fprintln(w, "ready")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
@@ -112,5 +116,9 @@ func (n *Node) AdminHandler() http.Handler {
 		}(),
 		Streams: n.streams,
 		Members: n.meshMembers,
+		Drain: func(timeout, period time.Duration, redirect []string) (admin.DrainState, error) {
+			return n.adminDrain(timeout, period, redirect)
+		},
+		Draining: n.Draining,
 	})
 }

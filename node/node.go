@@ -45,6 +45,7 @@ type Node struct {
 	bosh   *bosh.Handler
 	mesh   *mesh.Mesh
 	roleState
+	drainState
 
 	// CertFile is the certificate clients see (for the start-up message).
 	CertFile string

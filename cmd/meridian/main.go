@@ -76,8 +76,13 @@ func run(args []string) int {
 		return 1
 	}
 	banner(n, cfg, *cfgFile)
-	<-ctx.Done()
-	log.Info("shutting down")
+	// A signal, or the end of a lame-duck drain (meridianctl drain).
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case <-n.Drained():
+		log.Info("drained: shutting down")
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Node.ShutdownGrace.Duration)
 	defer cancel()
 	if err := n.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {

@@ -47,6 +47,10 @@ type Node struct {
 	Streams func() int // open client streams, authenticated or not
 	// Members lists the mesh's members for /v1/mesh; nil: this node alone.
 	Members func() []Member
+	// Drain starts the node's lame-duck drain (POST /v1/drain; drain.go);
+	// nil: the node cannot drain. Draining reports one under way.
+	Drain    func(timeout, period time.Duration, redirect []string) (DrainState, error)
+	Draining func() bool
 }
 
 // Kicked is the stream error a session ended through the API gets: RFC
@@ -76,6 +80,7 @@ var table = []struct {
 	{"GET /v1/domains", (*api).domains},
 	{"GET /v1/status", (*api).status},
 	{"GET /v1/mesh", (*api).mesh},
+	{"POST /v1/drain", (*api).drain},
 	{"GET /v1/openapi.yaml", (*api).document},
 }
 
@@ -91,7 +96,7 @@ func Routes() []string {
 
 // withoutCore are the routes a node without the core role (an edge-only
 // node) serves; the others answer 503.
-var withoutCore = map[string]bool{"GET /v1/status": true, "GET /v1/mesh": true, "GET /v1/openapi.yaml": true}
+var withoutCore = map[string]bool{"GET /v1/status": true, "GET /v1/mesh": true, "GET /v1/openapi.yaml": true, "POST /v1/drain": true}
 
 // Handler returns the API bound to a core and a node. c is nil on a node
 // without the core role: accounts, sessions and stanzas live on the

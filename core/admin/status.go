@@ -45,6 +45,8 @@ type Status struct {
 	Streams             int            `json:"streams"`
 	Goroutines          int            `json:"goroutines"`
 	Memory              Memory         `json:"memory"`
+	// Draining: a lame-duck drain is under way (POST /v1/drain).
+	Draining bool `json:"draining"`
 }
 
 // Memory is what the Go runtime holds.
@@ -77,6 +79,9 @@ func (a *api) status(w http.ResponseWriter, r *http.Request) {
 	}
 	if a.node.Streams != nil {
 		s.Streams = a.node.Streams()
+	}
+	if a.node.Draining != nil {
+		s.Draining = a.node.Draining()
 	}
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)

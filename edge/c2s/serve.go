@@ -18,15 +18,25 @@ func (s *stream) writer() *writer {
 
 // shutdown ends the stream with <system-shutdown/>.
 func (s *stream) shutdown() {
+	s.end(&stanza.StreamError{Condition: stanza.SystemShutdown})
+}
+
+// end ends the stream with e (a server going away: the session is not
+// kept for resumption); a stream not yet bound is just closed.
+func (s *stream) end(e *stanza.StreamError) {
 	s.mu.Lock()
 	s.shuttingDown = true
-	w := s.w
-	s.mu.Unlock()
-	if w != nil {
-		w.close(&stanza.StreamError{Condition: stanza.SystemShutdown})
-		return
+	w, binding := s.w, s.binding
+	if binding {
+		s.endErr = e
 	}
-	s.conn.Close()
+	s.mu.Unlock()
+	switch {
+	case w != nil:
+		w.close(e)
+	case !binding:
+		s.conn.Close()
+	}
 }
 
 // serve relays stanzas from the client to its session until the stream ends.

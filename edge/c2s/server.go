@@ -62,6 +62,7 @@ type Server struct {
 	conns     map[*stream]struct{}
 	resumable map[string]*binding // stream-managed sessions by resumption id
 	closing   bool
+	draining  bool          // Drain began: no new streams (drain.go)
 	stop      chan struct{} // closed by Shutdown: ends the keepalive sweeper
 	wg        sync.WaitGroup
 }
@@ -137,7 +138,7 @@ func (s *Server) keepalives(interval time.Duration) {
 // every connection start with a TLS handshake (XEP-0368).
 func (s *Server) Serve(ln net.Listener, directTLS bool) error {
 	s.mu.Lock()
-	if s.closing {
+	if s.closing || s.draining {
 		s.mu.Unlock()
 		ln.Close()
 		return net.ErrClosed
@@ -209,7 +210,7 @@ func (s *Server) ServeTransport(conn net.Conn, t Transport) {
 func (s *Server) serve(st *stream, directTLS bool) {
 	conn, transport := st.conn, st.transport
 	s.mu.Lock()
-	if s.closing {
+	if s.closing || s.draining {
 		s.mu.Unlock()
 		conn.Close()
 		return
@@ -272,19 +273,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, b := range waiting {
 		b.endDetached()
 	}
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
+	if s.waitStreams(ctx) {
 		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for c := range s.conns {
-			c.conn.Close()
-		}
-		s.mu.Unlock()
-		return ctx.Err()
 	}
+	s.mu.Lock()
+	for c := range s.conns {
+		c.conn.Close()
+	}
+	s.mu.Unlock()
+	return ctx.Err()
 }
 
 // Count returns the number of open streams.

@@ -59,6 +59,10 @@ type stream struct {
 	mu           sync.Mutex
 	closed       bool
 	shuttingDown bool
+	// binding: a session is being opened; end leaves the connection to
+	// attach, which sends endErr once the bind result is out.
+	binding bool
+	endErr  *stanza.StreamError
 }
 
 var errClosed = errors.New("c2s: stream closed")
@@ -353,6 +357,13 @@ func (s *stream) preSessionIQ(raw *xmltok.Raw) (bool, error) {
 	}
 	// The writer exists before the session so that the core can queue
 	// stanzas at once; it starts after the bind result is written.
+	s.mu.Lock()
+	down := s.shuttingDown
+	s.binding = !down
+	s.mu.Unlock()
+	if down {
+		return false, errClosed
+	}
 	w := newWriter(s.conn, s.srv.opts.SendQueue, s.srv.opts.WriteTimeout)
 	b := &binding{srv: s.srv, w: w}
 	sess, err := s.srv.opts.Core.Open(context.Background(), link.OpenRequest{User: s.user, Resource: res, RemoteAddr: s.remoteIP, Transport: s.transport}, b)
@@ -362,6 +373,9 @@ func (s *stream) preSessionIQ(raw *xmltok.Raw) (bool, error) {
 			s.log.Warn("bind failed", "err", err)
 			se = stanza.ErrInternalServerError
 		}
+		if s.unbind() {
+			return false, errClosed // ended meanwhile
+		}
 		return false, s.write(stanza.ErrorReply(st, se, jid.JID{}).Bytes)
 	}
 	s.full = sess.JID()
@@ -370,6 +384,7 @@ func (s *stream) preSessionIQ(raw *xmltok.Raw) (bool, error) {
 	bind.Add(xmltok.NewElement(stanza.NSBind, "jid").SetText(s.fullStr))
 	if err := s.write(stanza.Result(st, bind, jid.JID{}).Bytes); err != nil {
 		sess.Close(nil)
+		s.unbind()
 		return false, err
 	}
 	b.sess, b.full = sess, s.full
@@ -378,16 +393,29 @@ func (s *stream) preSessionIQ(raw *xmltok.Raw) (bool, error) {
 	return true, nil
 }
 
+// unbind ends a binding that failed; true when the stream was ended
+// meanwhile.
+func (s *stream) unbind() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.binding = false
+	return s.shuttingDown
+}
+
 // attach makes w the stream's writer once a session is bound or resumed;
 // a shutdown that began meanwhile ends it at once.
 func (s *stream) attach(w *writer) {
 	s.log = s.log.With("jid", s.fullStr)
 	s.mu.Lock()
 	s.w = w
-	down := s.shuttingDown
+	s.binding = false
+	down, e := s.shuttingDown, s.endErr
 	s.mu.Unlock()
 	if down {
-		w.close(&stanza.StreamError{Condition: stanza.SystemShutdown})
+		if e == nil {
+			e = &stanza.StreamError{Condition: stanza.SystemShutdown}
+		}
+		w.close(e)
 	}
 }
 

@@ -32,6 +32,8 @@ func (c *client) run(args []string) error {
 		err = c.status(args[1:])
 	case "mesh":
 		err = c.mesh(args[1:])
+	case "drain":
+		err = c.drain(args[1:])
 	default:
 		err = usageError("unknown command %q", args[0])
 	}
@@ -249,6 +251,7 @@ func (c *client) status(args []string) error {
 		{"sessions", fmt.Sprintf("%d (%s)", s.Sessions, strings.Join(byTransport, ", "))},
 		{"streams", strconv.Itoa(s.Streams)},
 		{"goroutines", strconv.Itoa(s.Goroutines)},
+		{"draining", strconv.FormatBool(s.Draining)},
 		{"memory", fmt.Sprintf("heap %.1f MiB, from the OS %.1f MiB", float64(s.Memory.HeapAllocBytes)/(1<<20), float64(s.Memory.SysBytes)/(1<<20))},
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)

@@ -40,6 +40,9 @@ send FROM [STANZA]             send a stanza as FROM (read from stdin if omitted
 domains                        the served domains with account and session counts
 status                         the node's status
 mesh members                   the members of the mesh
+drain [--timeout 5m] [--period 30s] [--to HOST:PORT]... [NODE]
+                               lame-duck drain: stop taking clients, move them
+                               to other edges, then exit (NODE: check the name)
 
 Options go before the command: --url http://host:port targets a node's
 [admin] listen (token from --token or MERIDIAN_ADMIN_TOKEN); without it

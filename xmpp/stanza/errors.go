@@ -12,6 +12,10 @@ type StreamError struct {
 	// Extra is an application-specific condition element, serialised
 	// as is (RFC 6120 §4.9.4), e.g. XEP-0198's <handled-count-too-high/>.
 	Extra string
+	// Host is the character data of the condition element; only
+	// see-other-host carries one: the host[:port] to reconnect to (RFC
+	// 6120 §4.9.3.19).
+	Host string
 }
 
 func (e *StreamError) Error() string {
@@ -52,7 +56,15 @@ const (
 func (e *StreamError) Append(buf []byte) []byte {
 	buf = append(buf, "<stream:error><"...)
 	buf = append(buf, e.Condition...)
-	buf = append(buf, " xmlns='"+NSStreams+"'/>"...)
+	if e.Host != "" {
+		buf = append(buf, " xmlns='"+NSStreams+"'>"...)
+		buf = xmltok.EscapeText(buf, e.Host)
+		buf = append(buf, "</"...)
+		buf = append(buf, e.Condition...)
+		buf = append(buf, '>')
+	} else {
+		buf = append(buf, " xmlns='"+NSStreams+"'/>"...)
+	}
 	if e.Text != "" {
 		buf = append(buf, "<text xmlns='"+NSStreams+"'>"...)
 		buf = xmltok.EscapeText(buf, e.Text)

@@ -2,6 +2,7 @@ package quic
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/meridian-xmpp/meridian/link/wire"
@@ -30,7 +31,12 @@ type flow struct {
 	ackAsked bool // the acker will set ackNow
 	acker    *acker
 	ended    bool
-	queued   bool // in cw's ready list; guarded by cw.mu
+	// queuedOn is the writer whose ready list holds the flow, if any;
+	// changed under that writer's mu. It names the writer (rather than
+	// being a flag) because a flow moves between connections: a flag
+	// left set by the writer of a dead connection would keep the new
+	// writer from ever taking the flow.
+	queuedOn atomic.Pointer[connWriter]
 }
 
 // sent is a sequenced frame kept until acknowledged: a stanza (Stanza or
@@ -40,6 +46,10 @@ type sent struct {
 	seq uint64
 	t   wire.Type
 	st  *stanza.Stanza
+	// carry marks a stanza the edge made up on a reopen to carry the
+	// session's state (see csession.carryLocked): it is not the client's,
+	// and a later reopen builds it afresh instead of replaying it.
+	carry bool
 }
 
 func (f *flow) init() {
@@ -47,7 +57,8 @@ func (f *flow) init() {
 	f.next = 1
 }
 
-// signal asks the connection's writer to look at the flow.
+// signal asks the connection's writer to look at the flow; f.mu is held
+// (f.cw changes when the flow moves to another connection).
 func (f *flow) signal() {
 	if cw := f.cw; cw != nil {
 		cw.ready(f)
@@ -121,8 +132,18 @@ func (f *flow) detachFrom(o *out) {
 // ack drops what the far end acknowledged (cumulative).
 func (f *flow) ack(seq uint64) {
 	f.mu.Lock()
+	f.ackLocked(seq, nil)
+	f.mu.Unlock()
+}
+
+// ackLocked drops what the far end acknowledged, calling each (when not
+// nil) for every dropped frame in order; f.mu is held.
+func (f *flow) ackLocked(seq uint64, each func(sent)) {
 	i := 0
 	for i < len(f.unacked) && f.unacked[i].seq <= seq {
+		if each != nil {
+			each(f.unacked[i])
+		}
 		f.unacked[i] = sent{}
 		i++
 	}
@@ -133,7 +154,6 @@ func (f *flow) ack(seq uint64) {
 		}
 		f.space.Broadcast()
 	}
-	f.mu.Unlock()
 }
 
 // Acknowledgements are delayed: one rides along with the next frame the
@@ -172,8 +192,8 @@ func (a *acker) flush() {
 	for _, f := range fs {
 		f.mu.Lock()
 		f.ackNow, f.ackAsked = true, false
-		f.mu.Unlock()
 		f.signal()
+		f.mu.Unlock()
 	}
 }
 
@@ -188,10 +208,10 @@ func (f *flow) received(seq uint64, wake, urgent bool) {
 	if urgent {
 		f.ackNow = true
 	}
-	f.mu.Unlock()
 	if wake || urgent {
 		f.signal()
 	}
+	f.mu.Unlock()
 }
 
 // end stops the flow and returns the stanzas never acknowledged.

@@ -36,8 +36,8 @@ func newConnWriter() *connWriter {
 // flow.mu before connWriter.mu).
 func (w *connWriter) ready(f *flow) {
 	w.mu.Lock()
-	if !f.queued {
-		f.queued = true
+	if f.queuedOn.Load() != w {
+		f.queuedOn.Store(w)
 		w.list = append(w.list, f)
 	}
 	w.mu.Unlock()
@@ -59,7 +59,7 @@ func (w *connWriter) run(done <-chan struct{}) {
 		fs := w.list
 		w.list = w.spare[:0]
 		for _, f := range fs {
-			f.queued = false
+			f.queuedOn.CompareAndSwap(w, nil)
 		}
 		w.mu.Unlock()
 		for i, f := range fs {

@@ -31,7 +31,7 @@ type csession struct {
 	gen     uint64
 	closing bool             // Close was called
 	refused []*stanza.Stanza // the client's stream did not take them
-	state   carried             // what a reopen carries to the new core
+	state   carried          // what a reopen carries to the new core
 	// carryIDs are the ids of the carrying IQs of the last reopen whose
 	// replies have not come yet.
 	carryIDs map[string]struct{}

@@ -287,7 +287,10 @@ func TestRolesMesh(t *testing.T) {
 // TestRolesCoreRestart: the core stops and a new core starts on the same
 // data directory and link address. The edge reconnects by itself; its
 // clients keep their streams, and their sessions are reopened on the new
-// core, which routes to them again; new logins work.
+// core, which routes to them again; new logins work. A reopened session
+// keeps what its client told the old core without the client sending it
+// again: its presence (contacts see it available, messages to the bare
+// JID are delivered live), its interest in roster pushes and carbons.
 func TestRolesCoreRestart(t *testing.T) {
 	caDir := filepath.Join(t.TempDir(), "ca")
 	coreDir := t.TempDir()
@@ -297,19 +300,48 @@ func TestRolesCoreRestart(t *testing.T) {
 	edge := edgeServer(t, edgeConfig(t, "edge-1", caDir, link))
 
 	a := xmpptest.Login(t, edge.C2S, "localhost", "alice", "secret", "a")
+	a2 := xmpptest.Login(t, edge.C2S, "localhost", "alice", "secret", "a2")
 	b := xmpptest.Login(t, edge.C2S, "localhost", "bob", "secret", "b")
+	// a asks for its roster (an interested resource, RFC 6121 §2.1.6);
+	// a2 stays unavailable but enables carbons (XEP-0280).
+	a.Send("<iq type='get' id='roster-1'><query xmlns='jabber:iq:roster'/></iq>")
+	if r := a.Expect("iq"); r.Attr("id") != "roster-1" || r.Attr("type") != "result" {
+		t.Fatalf("roster get: %s", r)
+	}
+	enableCarbons(t, a2)
 	available(t, a, b)
 	subscribeBoth(t, a, b)
 	chatTo(t, a, b, "before")
 
 	failovers := testutil.ToFloat64(metrics.LinkFailovers)
+	carried := testutil.ToFloat64(metrics.LinkCarried)
 	shutdown(core)
 	waitFor(t, "edge noticed the core left", func() bool { return testutil.ToFloat64(metrics.LinkFailovers) > failovers })
 	core2 := startNode(t, coreConfig(t, "core-1", caDir, coreDir, link))
 	waitFor(t, "edge reconnected", func() bool { return edge.LinkConnected() == "core-1" })
-	waitFor(t, "sessions reopened on the new core", func() bool { return core2.Core().SessionCount() == 2 })
+	waitFor(t, "sessions reopened on the new core", func() bool { return core2.Core().SessionCount() == 3 })
 
-	// The streams are alive: an IQ to the server is answered by the new core.
+	// Without a word from the clients: bob sees alice available again
+	// (her carried presence, or the answer to his carried presence's
+	// probe), and the new core has both available.
+	expectPresence(t, b, a.JID, "")
+	waitFor(t, "alice and bob available on the new core", func() bool {
+		n := 0
+		for _, ss := range core2.Core().AllSessions() {
+			if (ss.JID.String() == a.JID || ss.JID.String() == b.JID) && ss.Available {
+				n++
+			}
+		}
+		return n == 2
+	})
+	if got := testutil.ToFloat64(metrics.LinkCarried) - carried; got != 4 {
+		// a: presence and roster get; a2: carbons; b: presence.
+		t.Fatalf("%v stanzas carried, want 4", got)
+	}
+
+	// The streams are alive: an IQ to the server is answered by the new
+	// core; the replies to the carrying IQs (roster get, carbons enable)
+	// never reach the clients.
 	a.Send("<iq type='get' id='ping-after' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>")
 	for {
 		el := a.Expect("iq")
@@ -319,21 +351,50 @@ func TestRolesCoreRestart(t *testing.T) {
 			}
 			break
 		}
+		if el.Attr("type") != "set" { // roster pushes may still come
+			t.Fatalf("alice got a reply she did not ask for: %s", el)
+		}
+	}
+	a2.Send("<iq type='get' id='ping-a2' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>")
+	if el := a2.Expect("iq"); el.Attr("id") != "ping-a2" {
+		t.Fatalf("a2 got an IQ it did not ask for: %s", el)
 	}
 	// A message to a full JID reaches the reopened session.
 	chatTo(t, a, b, "after")
-	// The new core has the sessions bound but not available: presence is
-	// not carried by the reopen (see docs/architecture.md, "Roles"). A
-	// client that sends presence again is available again.
-	a.Send("<presence/>")
-	waitFor(t, "alice available again", func() bool {
-		for _, ss := range core2.Core().AllSessions() {
-			if ss.JID.String() == a.JID {
-				return ss.Available
-			}
+	// A message to the bare JID is delivered live to the available
+	// resource, and a2 gets its carbon.
+	b.Send("<message type='chat' to='alice@localhost' id='bare-1'><body>to-bare</body></message>")
+	for i := 0; ; i++ {
+		el := a.Next()
+		if el.Local == "message" && xmpptest.HasText(el, "to-bare") {
+			break
 		}
-		return false
-	})
+		if i == 20 {
+			t.Fatal("the message to the bare JID did not reach alice live")
+		}
+	}
+	// (a2 also gets <sent/> carbons of what a sent.)
+	for i := 0; ; i++ {
+		el := a2.Expect("message")
+		if el.Child(nsCarbons, "received") != nil && xmpptest.HasText(el, "to-bare") {
+			break
+		}
+		if i == 20 {
+			t.Fatal("a2 got no carbon of the message to the bare JID")
+		}
+	}
+	// a is still interested: a2's roster change is pushed to it.
+	a2.Send("<iq type='set' id='roster-set'><query xmlns='jabber:iq:roster'><item jid='carol@localhost'/></query></iq>")
+	for i := 0; ; i++ {
+		el := a.Expect("iq")
+		if q := el.Child("jabber:iq:roster", "query"); el.Attr("type") == "set" && q != nil &&
+			q.Child("jabber:iq:roster", "item") != nil && q.Child("jabber:iq:roster", "item").Attr("jid") == "carol@localhost" {
+			break
+		}
+		if i == 20 {
+			t.Fatal("no roster push to the reopened interested resource")
+		}
+	}
 	// New logins work.
 	c := xmpptest.Login(t, edge.C2S, "localhost", "carol", "secret", "c")
 	available(t, c)

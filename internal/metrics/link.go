@@ -75,3 +75,13 @@ func init() {
 		LinkFailovers, LinkReplayed, LinkReturned, LinkRefusedByEdge, LinkLost,
 		LinkHandshakeRefused, LinkProtocolErrors, LinkRequests)
 }
+
+// LinkCarried counts the stanzas an edge sent to a core right after
+// reopening a session there to carry its state (presence, roster
+// interest, carbons).
+var LinkCarried = prometheus.NewCounter(prometheus.CounterOpts{
+	Namespace: ns, Subsystem: "link", Name: "carried_total",
+	Help: "Stanzas an edge sent after reopening a session on a core to carry its state (presence, roster interest, carbons).",
+})
+
+func init() { Registry.MustRegister(LinkCarried) }

@@ -65,6 +65,9 @@ type fakeCore struct {
 	log  []*fakeSession // every session ever opened
 	// refused counts deliveries a sink refused.
 	refused atomic.Int64
+	// answerIQs: an IQ get or set to the session's account or server
+	// (or without a to) is answered with an empty result.
+	answerIQs bool
 }
 
 func newFakeCore(name string) *fakeCore {
@@ -141,6 +144,14 @@ func (s *fakeSession) Handle(st *stanza.Stanza) {
 	s.mu.Lock()
 	s.handled = append(s.handled, st)
 	s.mu.Unlock()
+	if s.c.answerIQs && st.Kind == stanza.IQ && (st.Type == "get" || st.Type == "set") &&
+		(st.To.IsZero() || st.To == s.full.Bare() || st.To == s.full.DomainJID()) {
+		el := xmltok.NewElement(stanza.NSClient, "iq", xmltok.Attr{Name: "type", Value: "result"})
+		el.SetAttr("id", st.ID)
+		el.SetAttr("to", s.full.String())
+		s.sink.Deliver(stanza.FromElement(el))
+		return
+	}
 	if t := s.c.session(st.To); t != nil && !t.sink.Deliver(st) {
 		s.c.refused.Add(1)
 	}

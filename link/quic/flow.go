@@ -2,6 +2,7 @@ package quic
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/meridian-xmpp/meridian/link/wire"
@@ -30,7 +31,12 @@ type flow struct {
 	ackAsked bool // the acker will set ackNow
 	acker    *acker
 	ended    bool
-	queued   bool // in cw's ready list (guarded by mu, like cw)
+	// queuedOn is the writer whose ready list holds the flow, if any;
+	// changed under that writer's mu. It names the writer (rather than
+	// being a flag) because a flow moves between connections: a flag
+	// left set by the writer of a dead connection would keep the new
+	// writer from ever taking the flow.
+	queuedOn atomic.Pointer[connWriter]
 }
 
 // sent is a sequenced frame kept until acknowledged: a stanza (Stanza or
@@ -40,6 +46,10 @@ type sent struct {
 	seq uint64
 	t   wire.Type
 	st  *stanza.Stanza
+	// carry marks a stanza the edge made up on a reopen to carry the
+	// session's state (see csession.carryLocked): it is not the client's,
+	// and a later reopen builds it afresh instead of replaying it.
+	carry bool
 }
 
 func (f *flow) init() {
@@ -54,8 +64,8 @@ func (f *flow) signal() {
 	f.mu.Unlock()
 }
 
-// signalLocked is signal with f.mu held: cw changes on reattachment, and
-// queued belongs to whichever writer cw is.
+// signalLocked is signal with f.mu held: f.cw changes when the flow
+// moves to another connection.
 func (f *flow) signalLocked() {
 	if cw := f.cw; cw != nil {
 		cw.ready(f)
@@ -129,8 +139,18 @@ func (f *flow) detachFrom(o *out) {
 // ack drops what the far end acknowledged (cumulative).
 func (f *flow) ack(seq uint64) {
 	f.mu.Lock()
+	f.ackLocked(seq, nil)
+	f.mu.Unlock()
+}
+
+// ackLocked drops what the far end acknowledged, calling each (when not
+// nil) for every dropped frame in order; f.mu is held.
+func (f *flow) ackLocked(seq uint64, each func(sent)) {
 	i := 0
 	for i < len(f.unacked) && f.unacked[i].seq <= seq {
+		if each != nil {
+			each(f.unacked[i])
+		}
 		f.unacked[i] = sent{}
 		i++
 	}
@@ -141,7 +161,6 @@ func (f *flow) ack(seq uint64) {
 		}
 		f.space.Broadcast()
 	}
-	f.mu.Unlock()
 }
 
 // Acknowledgements are delayed: one rides along with the next frame the
@@ -180,8 +199,8 @@ func (a *acker) flush() {
 	for _, f := range fs {
 		f.mu.Lock()
 		f.ackNow, f.ackAsked = true, false
+		f.signalLocked()
 		f.mu.Unlock()
-		f.signal()
 	}
 }
 
@@ -196,10 +215,10 @@ func (f *flow) received(seq uint64, wake, urgent bool) {
 	if urgent {
 		f.ackNow = true
 	}
-	f.mu.Unlock()
 	if wake || urgent {
-		f.signal()
+		f.signalLocked()
 	}
+	f.mu.Unlock()
 }
 
 // end stops the flow and returns the stanzas never acknowledged.

@@ -31,6 +31,10 @@ type csession struct {
 	gen     uint64
 	closing bool             // Close was called
 	refused []*stanza.Stanza // the client's stream did not take them
+	state   carried          // what a reopen carries to the new core
+	// carryIDs are the ids of the carrying IQs of the last reopen whose
+	// replies have not come yet.
+	carryIDs map[string]struct{}
 }
 
 // attachment is a session's stream on one connection.
@@ -232,9 +236,13 @@ func (s *csession) open(ctx context.Context, cc *cconn, reopen bool) error {
 	gen := s.gen
 	a := &attachment{str: str, o: &out{str: str}, f: &s.f}
 	s.att, s.attCC = a, cc
+	carry := s.carryLocked(reopen)
 	s.f.mu.Unlock()
-	if n := s.f.attach(cc.w, a.o); reopen && n > 0 {
+	if n := s.f.attach(cc.w, a.o) - carry; reopen && n > 0 {
 		metrics.LinkReplayed.Add(float64(n))
+	}
+	if carry > 0 {
+		metrics.LinkCarried.Add(float64(carry))
 	}
 	go s.read(cc, r, gen)
 	return nil
@@ -269,7 +277,13 @@ func (s *csession) read(cc *cconn, r *wire.Reader, gen uint64) {
 			}
 			s.f.mu.Lock()
 			closing := s.closing
+			swallow := s.swallowLocked(st)
 			s.f.mu.Unlock()
+			if swallow {
+				// The reply to a carrying IQ: handed on (to nobody).
+				s.f.received(seq, r.Buffered() == 0, false)
+				continue
+			}
 			if closing {
 				// Not handed on, not acknowledged: the core takes it back
 				// when the stream ends.
@@ -290,8 +304,8 @@ func (s *csession) read(cc *cconn, r *wire.Reader, gen uint64) {
 				s.lost(cc, gen)
 				return
 			}
-			s.f.ack(seq)
 			s.f.mu.Lock()
+			s.f.ackLocked(seq, s.ackedLocked)
 			done := s.closing && len(s.f.unacked) == 0 && s.gen == gen
 			s.f.mu.Unlock()
 			if done {

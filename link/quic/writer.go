@@ -32,12 +32,12 @@ func newConnWriter() *connWriter {
 	return &connWriter{wake: make(chan struct{}, 1)}
 }
 
-// ready queues f for the next round. f.mu is held (lock order: flow.mu
-// before connWriter.mu); it guards f.queued.
+// ready queues f for the next round. f.mu may be held (lock order:
+// flow.mu before connWriter.mu).
 func (w *connWriter) ready(f *flow) {
 	w.mu.Lock()
-	if !f.queued {
-		f.queued = true
+	if f.queuedOn.Load() != w {
+		f.queuedOn.Store(w)
 		w.list = append(w.list, f)
 	}
 	w.mu.Unlock()
@@ -58,13 +58,11 @@ func (w *connWriter) run(done <-chan struct{}) {
 		w.mu.Lock()
 		fs := w.list
 		w.list = w.spare[:0]
+		for _, f := range fs {
+			f.queuedOn.CompareAndSwap(w, nil)
+		}
 		w.mu.Unlock()
 		for i, f := range fs {
-			// A signal from here on queues f again (one more round); one
-			// before it found f queued and its frames are taken below.
-			f.mu.Lock()
-			f.queued = false
-			f.mu.Unlock()
 			w.flush(f)
 			fs[i] = nil
 		}

@@ -8,7 +8,9 @@ package stanza
 import (
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
@@ -79,27 +81,37 @@ type Stanza struct {
 	From  jid.JID
 	Type  string
 	ID    string
-	el    *xmltok.Element
+	// el is the parsed tree, set on first use. Atomic because a stanza
+	// is shared once routed (a hook may read it while the router hands
+	// it back from a closed session): two parses at once both succeed
+	// and either result is kept.
+	// (An unsafe.Pointer with the atomic functions rather than an
+	// atomic.Pointer, which may not be copied: stanzas are copied by
+	// value in places.)
+	el unsafe.Pointer // *xmltok.Element
 }
 
 // Element returns the parsed element tree, parsing the bytes on first use.
 // Callers must not modify it.
 func (s *Stanza) Element() (*xmltok.Element, error) {
-	if s.el != nil {
-		return s.el, nil
+	if el := (*xmltok.Element)(atomic.LoadPointer(&s.el)); el != nil {
+		return el, nil
 	}
 	el, err := xmltok.Parse(s.Bytes, NSClient, nil)
 	if err != nil {
 		return nil, err
 	}
-	s.el = el
+	if !atomic.CompareAndSwapPointer(&s.el, nil, unsafe.Pointer(el)) {
+		return (*xmltok.Element)(atomic.LoadPointer(&s.el)), nil
+	}
 	return el, nil
 }
 
 // FromElement builds a stanza from an element tree (server-generated
 // stanzas). The element's Space should be jabber:client.
 func FromElement(el *xmltok.Element) *Stanza {
-	s := &Stanza{Kind: KindOf(el.Local), Type: el.Attr("type"), ID: el.Attr("id"), el: el}
+	s := &Stanza{Kind: KindOf(el.Local), Type: el.Attr("type"), ID: el.Attr("id")}
+	s.el = unsafe.Pointer(el)
 	s.To, _ = jid.Parse(el.Attr("to"))
 	s.From, _ = jid.Parse(el.Attr("from"))
 	s.Bytes = el.Append(make([]byte, 0, 256), NSClient)

@@ -26,8 +26,11 @@ func fast(name string, seeds ...string) Config {
 		Bind:           "127.0.0.1:0",
 		Seeds:          seeds,
 		Tags:           Tags{Roles: []string{RoleEdge, RoleCore}, Region: "eu", Domains: []string{"example.com"}, Version: "dev", HTTP: "127.0.0.1:5280"},
-		ProbeInterval:  100 * time.Millisecond,
-		ProbeTimeout:   50 * time.Millisecond,
+		// Fast enough to detect failures in a few seconds, slack enough
+		// that a loaded machine (the race detector, parallel packages)
+		// does not make live members look dead.
+		ProbeInterval:  300 * time.Millisecond,
+		ProbeTimeout:   200 * time.Millisecond,
 		GossipInterval: 20 * time.Millisecond,
 		JoinBackoff:    50 * time.Millisecond,
 		JoinBackoffMax: 500 * time.Millisecond,

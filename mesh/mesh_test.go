@@ -22,10 +22,10 @@ const deadline = 30 * time.Second
 // fast is a config for loopback tests: quick probes, gossip and retries.
 func fast(name string, seeds ...string) Config {
 	return Config{
-		Name:           name,
-		Bind:           "127.0.0.1:0",
-		Seeds:          seeds,
-		Tags:           Tags{Roles: []string{RoleEdge, RoleCore}, Region: "eu", Domains: []string{"example.com"}, Version: "dev", HTTP: "127.0.0.1:5280"},
+		Name:  name,
+		Bind:  "127.0.0.1:0",
+		Seeds: seeds,
+		Tags:  Tags{Roles: []string{RoleEdge, RoleCore}, Region: "eu", Domains: []string{"example.com"}, Version: "dev", HTTP: "127.0.0.1:5280"},
 		// Fast enough to detect failures in a few seconds, slack enough
 		// that a loaded machine (the race detector, parallel packages)
 		// does not make live members look dead.

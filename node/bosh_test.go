@@ -1,16 +1,11 @@
 package node_test
 
 import (
-	"crypto/hmac"
-	"crypto/pbkdf2"
-	"crypto/sha1"
 	"crypto/tls"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -142,37 +137,18 @@ func expectTerminate(t *testing.T, r boshReply, cond string) {
 // scramSHA1 authenticates with SCRAM-SHA-1 (RFC 5802) over the session.
 func (c *boshClient) scramSHA1(user, pass string) {
 	c.t.Helper()
-	nonce := strconv.FormatUint(rand.Uint64(), 36)
-	bare := "n=" + user + ",r=" + nonce
-	ch := c.expectPayload("", "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>"+base64.StdEncoding.EncodeToString([]byte("n,,"+bare))+"</auth>", "challenge")
-	first, _ := base64.StdEncoding.DecodeString(ch.Text)
-	var srvNonce, salt string
-	iter := 0
-	for _, f := range strings.Split(string(first), ",") {
-		switch {
-		case strings.HasPrefix(f, "r="):
-			srvNonce = f[2:]
-		case strings.HasPrefix(f, "s="):
-			salt = f[2:]
-		case strings.HasPrefix(f, "i="):
-			iter, _ = strconv.Atoi(f[2:])
+	saslExchange(c.t, "SCRAM-SHA-1", user, pass, nil, func(nonza string) *xmltok.Element {
+		r := c.send("", nonza)
+		if r.el != nil {
+			for _, ch := range r.el.Children {
+				if ch.Space == stanza.NSSASL {
+					return ch
+				}
+			}
 		}
-	}
-	saltB, _ := base64.StdEncoding.DecodeString(salt)
-	salted, err := pbkdf2.Key(sha1.New, pass, saltB, iter, sha1.Size)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	mac := func(k []byte, s string) []byte { h := hmac.New(sha1.New, k); h.Write([]byte(s)); return h.Sum(nil) }
-	clientKey := mac(salted, "Client Key")
-	stored := sha1.Sum(clientKey)
-	final := "c=biws,r=" + srvNonce
-	sig := mac(stored[:], bare+","+string(first)+","+final)
-	for i := range clientKey {
-		clientKey[i] ^= sig[i]
-	}
-	final += ",p=" + base64.StdEncoding.EncodeToString(clientKey)
-	c.expectPayload("", "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"+base64.StdEncoding.EncodeToString([]byte(final))+"</response>", "success")
+		c.t.Fatalf("no SASL answer: %d %s", r.status, r.raw)
+		return nil
+	})
 }
 
 // login creates a session and authenticates and binds over it.

@@ -3,7 +3,6 @@ package node_test
 import (
 	"bytes"
 	"crypto/tls"
-	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	msasl "mellium.im/sasl"
 
 	"github.com/meridian-xmpp/meridian/internal/metrics"
 	"github.com/meridian-xmpp/meridian/internal/xmpptest"
@@ -186,41 +184,16 @@ func mechanisms(f *xmltok.Element) []string {
 // A -PLUS mechanism binds to the client's end of the wss:// connection.
 func (c *wsClient) auth(mech, user, pass string) *xmltok.Element {
 	c.t.Helper()
-	m := map[string]msasl.Mechanism{"PLAIN": msasl.Plain, "SCRAM-SHA-1": msasl.ScramSha1, "SCRAM-SHA-256-PLUS": msasl.ScramSha256Plus}[mech]
-	opts := []msasl.Option{msasl.Credentials(func() ([]byte, []byte, []byte) { return []byte(user), []byte(pass), nil })}
+	var cs *tls.ConnectionState
 	if tc, ok := c.ws.NetConn().(*tls.Conn); ok {
-		cs := tc.ConnectionState()
-		opts = append(opts, msasl.TLSState(cs), msasl.RemoteMechanisms(mech))
+		st := tc.ConnectionState()
+		cs = &st
 	}
-	n := msasl.NewClient(m, opts...)
-	_, resp, err := n.Step(nil)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	b64 := base64.StdEncoding
-	c.send("<auth xmlns='" + stanza.NSSASL + "' mechanism='" + mech + "'>" + b64.EncodeToString(resp) + "</auth>")
-	for {
-		el := c.next()
-		switch el.Local {
-		case "challenge":
-			ch, _ := b64.DecodeString(el.Text)
-			_, resp, err := n.Step(ch)
-			if err != nil {
-				c.t.Fatal(err)
-			}
-			c.send("<response xmlns='" + stanza.NSSASL + "'>" + b64.EncodeToString(resp) + "</response>")
-		case "success":
-			if mech != "PLAIN" {
-				data, _ := b64.DecodeString(el.Text)
-				if _, _, err := n.Step(data); err != nil {
-					c.t.Fatalf("server signature: %v", err)
-				}
-			}
-			return c.open()
-		default:
-			c.t.Fatalf("SASL: %s", el)
-		}
-	}
+	saslExchange(c.t, mech, user, pass, cs, func(nonza string) *xmltok.Element {
+		c.send(nonza)
+		return c.next()
+	})
+	return c.open()
 }
 
 func (c *wsClient) bind(res string) string {

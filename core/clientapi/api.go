@@ -22,6 +22,7 @@ import (
 	"github.com/meridian-xmpp/meridian/core/auth"
 	"github.com/meridian-xmpp/meridian/core/mod/mam"
 	"github.com/meridian-xmpp/meridian/core/mod/roster"
+	"github.com/meridian-xmpp/meridian/internal/cors"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"github.com/meridian-xmpp/meridian/xmpp/stanza"
 )
@@ -144,10 +145,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fail(w, http.StatusForbidden, "origin not allowed")
 			return
 		}
-		h := w.Header()
-		h.Set("Access-Control-Allow-Origin", origin)
-		h.Add("Vary", "Origin")
-		h.Set("Access-Control-Expose-Headers", "WWW-Authenticate, Location")
+		cors.Grant(w.Header(), r, "WWW-Authenticate", "Location")
 	}
 	a.mux.ServeHTTP(w, r)
 }
@@ -156,11 +154,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (a *API) preflight(w http.ResponseWriter, r *http.Request, allowed string) {
 	h := w.Header()
 	h.Set("Allow", allowed)
-	if r.Header.Get("Origin") != "" {
-		h.Set("Access-Control-Allow-Methods", allowed)
-		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
-		h.Set("Access-Control-Max-Age", "600")
-	}
+	cors.Preflight(h, r, allowed, "Authorization, Content-Type", 10*time.Minute)
 	w.WriteHeader(http.StatusNoContent)
 }
 

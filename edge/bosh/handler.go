@@ -45,6 +45,7 @@ import (
 	"time"
 
 	"github.com/meridian-xmpp/meridian/edge/c2s"
+	"github.com/meridian-xmpp/meridian/internal/cors"
 	"github.com/meridian-xmpp/meridian/internal/metrics"
 	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
 )
@@ -186,13 +187,8 @@ func (h *Handler) sweep() {
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	allowed := h.opts.CheckOrigin == nil || h.opts.CheckOrigin(r)
-	if allowed && r.Header.Get("Origin") != "" {
-		hd := w.Header()
-		hd.Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
-		hd.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
-		hd.Set("Access-Control-Allow-Headers", "Content-Type")
-		hd.Set("Access-Control-Max-Age", "86400")
-		hd.Add("Vary", "Origin")
+	if allowed {
+		cors.Grant(w.Header(), r)
 	}
 	switch r.Method {
 	case http.MethodPost:
@@ -201,6 +197,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "origin not allowed", http.StatusForbidden)
 			return
 		}
+		cors.Preflight(w.Header(), r, "POST, OPTIONS", "Content-Type", 24*time.Hour)
 		w.WriteHeader(http.StatusNoContent)
 		return
 	default:

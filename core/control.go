@@ -24,12 +24,7 @@ type SessionSummary struct {
 
 // AllSessions lists every bound session, sorted by full JID.
 func (c *Core) AllSessions() []SessionSummary {
-	c.mu.RLock()
-	var all []*session
-	for _, u := range c.users {
-		all = append(all, u.sessions...)
-	}
-	c.mu.RUnlock()
+	all := c.allSessions()
 	out := make([]SessionSummary, 0, len(all))
 	for _, s := range all {
 		if s.closed.Load() {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/meridian-xmpp/meridian/core/auth"
@@ -66,7 +67,9 @@ type Core struct {
 	recvHooks      []func(context.Context, jid.JID, *stanza.Stanza) *stanza.Stanza
 	deliveredHooks []func(context.Context, *stanza.Stanza, jid.JID, []jid.JID)
 
-	reqs *requests
+	reqs    *requests
+	cluster Cluster
+	handoff atomic.Bool
 
 	stopOnce sync.Once
 }
@@ -118,6 +121,10 @@ func New(opts Options) (*Core, error) {
 	}
 	return c, nil
 }
+
+// SetCluster joins the core to the other cores of its region. Call it
+// before the core serves any session.
+func (c *Core) SetCluster(cl Cluster) { c.cluster = cl }
 
 // Stop stops the modules. It is idempotent.
 func (c *Core) Stop() {

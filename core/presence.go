@@ -47,6 +47,9 @@ func (c *Core) clientPresence(ctx context.Context, s *session, st *stanza.Stanza
 		s.directed = nil
 	}
 	s.mu.Unlock()
+	if c.cluster != nil && s.stream != "" && !s.closed.Load() {
+		c.cluster.Presence(ctx, s.bound())
+	}
 
 	// RFC 6121 §4.2.2, §4.4.2, §4.5.2: the user's own available resources,
 	// the sender included, get the presence.

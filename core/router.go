@@ -51,6 +51,14 @@ func (c *Core) route(ctx context.Context, st *stanza.Stanza, from *session) {
 	if c.response(st) {
 		return
 	}
+	if to.Local() != "" && c.forward(ctx, st, to) {
+		return
+	}
+	c.inbound(ctx, st, to)
+}
+
+// inbound is the recipient's side of routing to a served domain.
+func (c *Core) inbound(ctx context.Context, st *stanza.Stanza, to jid.JID) {
 	if to.Local() != "" && len(c.recvHooks) > 0 {
 		if st = c.userReceive(ctx, to, st); st == nil {
 			return

@@ -29,6 +29,8 @@ type session struct {
 	transport string
 	remote    string    // client IP address, for operators
 	since     time.Time // when the resource was bound
+	edge      string    // edge node holding the connection ("" when this node)
+	stream    string    // unique id of this session instance (cluster registry)
 
 	mu         sync.Mutex
 	available  bool
@@ -75,6 +77,20 @@ func (s *session) Close(undelivered []*stanza.Stanza) {
 	wasAvailable := s.available
 	s.mu.Unlock()
 	ctx := context.Background()
+	moved := false
+	if first && s.c.cluster != nil && s.stream != "" {
+		moved = s.c.cluster.Unbound(ctx, s.bound()) || s.c.handoff.Load()
+	}
+	if moved {
+		// The edge reopened this session on another core: the user did
+		// not leave. What this core could not hand to the edge goes to
+		// the session where it is now.
+		s.c.unbind(s)
+		for _, st := range undelivered {
+			s.c.route(ctx, st, nil)
+		}
+		return
+	}
 	if first && wasAvailable {
 		el := stanzaElement("presence", "", s.jid.String(), "unavailable")
 		s.c.clientPresence(ctx, s, stanza.FromElement(el))
@@ -152,7 +168,10 @@ func (c *Core) Open(ctx context.Context, req link.OpenRequest, sink link.Sink) (
 	if err != nil {
 		return nil, stanza.ErrBadRequest.WithText("invalid resource")
 	}
-	s := &session{c: c, sink: sink, transport: req.Transport, remote: req.RemoteAddr, since: time.Now()}
+	s := &session{c: c, sink: sink, transport: req.Transport, remote: req.RemoteAddr, since: time.Now(), edge: req.Edge}
+	if c.cluster != nil {
+		s.stream = randomResource()
+	}
 	var kicked *session
 	c.mu.Lock()
 	u := c.users[bare]
@@ -186,6 +205,9 @@ func (c *Core) Open(ctx context.Context, req link.OpenRequest, sink link.Sink) (
 	if kicked != nil {
 		kicked.sink.Close(&stanza.StreamError{Condition: stanza.Conflict, Text: "replaced by a new session"})
 		kicked.Close(nil)
+	}
+	if c.cluster != nil {
+		c.cluster.Bound(ctx, s.bound())
 	}
 	info := s.info()
 	for _, h := range c.hooks {
@@ -247,6 +269,17 @@ func (c *Core) session(full jid.JID) *session {
 		return u.sessions[i]
 	}
 	return nil
+}
+
+// allSessions returns every session in the table.
+func (c *Core) allSessions() []*session {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var all []*session
+	for _, u := range c.users {
+		all = append(all, u.sessions...)
+	}
+	return all
 }
 
 // sessionsOf returns a copy of a user's session list.
@@ -317,12 +350,7 @@ func (c *Core) kick(bare jid.JID, e *stanza.StreamError) {
 
 // Shutdown ends every session with <system-shutdown/>.
 func (c *Core) Shutdown() {
-	c.mu.RLock()
-	var all []*session
-	for _, u := range c.users {
-		all = append(all, u.sessions...)
-	}
-	c.mu.RUnlock()
+	all := c.allSessions()
 	for _, s := range all {
 		s.sink.Close(&stanza.StreamError{Condition: stanza.SystemShutdown})
 	}

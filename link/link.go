@@ -46,6 +46,19 @@ type OpenRequest struct {
 	Resource   string  // requested resource; "" lets the server choose
 	RemoteAddr string
 	Transport  string // "tcp", "tls", "websocket", ...
+	// Reopen: the edge moves a session it had on another core (that core
+	// failed or went away); the full JID is the one it had there.
+	Reopen bool
+	// Edge names the edge node holding the client's connection; the link
+	// server sets it from the peer's Hello ("" on an all-in-one node).
+	Edge string
+}
+
+// ClusterHandler is implemented by a core that serves the other cores of
+// its region over the link (core/cluster): Cluster answers one opaque
+// request from the named core. The link only carries the bytes.
+type ClusterHandler interface {
+	Cluster(ctx context.Context, from string, req []byte) ([]byte, error)
 }
 
 // Sink is how a core reaches the client of a session.

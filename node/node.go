@@ -45,6 +45,7 @@ type Node struct {
 	bosh   *bosh.Handler
 	mesh   *mesh.Mesh
 	roleState
+	clusterState
 	drainState
 
 	// CertFile is the certificate clients see (for the start-up message).
@@ -77,6 +78,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 			n.closeCore()
 			return nil, err
 		}
+	}
+	if err := n.newCluster(); err != nil {
+		n.closeCore()
+		return nil, err
 	}
 	if cfg.HasRole("edge") {
 		tlsCfg, err := n.tlsConfig()
@@ -169,6 +174,7 @@ func (n *Node) Start() error {
 		n.Shutdown(context.Background())
 		return err
 	}
+	n.startCluster()
 	if err := n.startAdmin(); err != nil {
 		n.Shutdown(context.Background())
 		return err
@@ -224,6 +230,9 @@ func (n *Node) Addrs(kind string) []net.Addr {
 // is idempotent.
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.stopOnce.Do(func() {
+		if n.meshStop != nil {
+			n.meshStop() // the peers stay as they are until the cluster stops
+		}
 		n.leaveMesh()
 		var errs []error
 		if n.c2s != nil {
@@ -246,8 +255,13 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			ln.Close()
 		}
 		n.mu.Unlock()
+		if n.cluster != nil {
+			// The edges move this core's sessions to the other cores.
+			n.core.HandOff()
+		}
 		n.stopLink()
 		n.wg.Wait()
+		n.stopCluster()
 		if err := n.closeCore(); err != nil {
 			errs = append(errs, err)
 		}

@@ -229,8 +229,12 @@ func (n *Node) startLink() error {
 		return fmt.Errorf("node: listen link on %s: %w", n.cfg.Link.Listen, err)
 	}
 	n.linkPC = pc
+	var served link.Core = n.core
+	if n.cluster != nil {
+		served = n.cluster.LinkCore()
+	}
 	n.linkServer = linkquic.NewServer(linkquic.ServerOptions{
-		Core:   n.core,
+		Core:   served,
 		TLS:    n.linkID.ServerConfig(),
 		Name:   n.cfg.Node.Name,
 		Logger: n.log,

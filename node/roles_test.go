@@ -241,14 +241,6 @@ func adminOn(t *testing.T, c *contract, dataDir string) *adminClient {
 // one seed: the core announces its link address as the link tag.
 func TestRolesMesh(t *testing.T) {
 	caDir := filepath.Join(t.TempDir(), "ca")
-	meshOn := func(cfg *config.Config, seeds ...string) {
-		cfg.Mesh = config.Mesh{
-			Enabled: true, Bind: "127.0.0.1:0", Seeds: seeds, Region: "eu",
-			ProbeInterval: config.Duration{Duration: 200 * time.Millisecond},
-			ProbeTimeout:  config.Duration{Duration: 100 * time.Millisecond},
-			LoadInterval:  config.Duration{Duration: time.Second},
-		}
-	}
 	ccfg := coreConfig(t, "core-1", caDir, t.TempDir(), "127.0.0.1:0")
 	meshOn(ccfg)
 	core := startNode(t, ccfg)

@@ -195,6 +195,22 @@ func (c *Client) Credentials(ctx context.Context, domain, username, hash string)
 	return cr, d.Err()
 }
 
+// Cluster sends an opaque request to the core's link.ClusterHandler (the
+// cores of a region use the link among themselves) and returns its
+// answer. A request cut by a lost connection is not sent again: the
+// caller decides.
+func (c *Client) Cluster(ctx context.Context, req []byte) ([]byte, error) {
+	d, err := c.call(ctx, methodCluster, wire.AppendBytes(nil, req), false)
+	if err != nil {
+		return nil, err
+	}
+	if err := status(d); err != nil {
+		return nil, err
+	}
+	res := clone(d.Bytes())
+	return res, d.Err()
+}
+
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
 
 // VerifyPassword implements link.Core.

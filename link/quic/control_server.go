@@ -142,6 +142,23 @@ func (c *sconn) request(id uint64, m byte, d *wire.Dec) ([]byte, error) {
 		for _, el := range els {
 			buf = wire.AppendString(buf, el.String())
 		}
+	case methodCluster:
+		req := d.Bytes()
+		if d.Err() != nil {
+			return nil, d.Err()
+		}
+		h, ok := core.(link.ClusterHandler)
+		if !ok {
+			fail(errors.New("not a cluster core"))
+			break
+		}
+		res, err := h.Cluster(ctx, c.name, req)
+		if err != nil {
+			fail(err)
+			break
+		}
+		buf = append(buf, statusOK)
+		buf = wire.AppendBytes(buf, res)
 	default:
 		return nil, fmt.Errorf("link: unknown method %d", m)
 	}

@@ -32,6 +32,7 @@ const (
 	methodVerifyPassword = 2
 	methodPreAuth        = 3
 	methodStreamFeatures = 4
+	methodCluster        = 5 // core to core: an opaque request for link.ClusterHandler
 )
 
 func methodName(m byte) string {
@@ -44,6 +45,8 @@ func methodName(m byte) string {
 		return "pre_auth"
 	case methodStreamFeatures:
 		return "stream_features"
+	case methodCluster:
+		return "cluster"
 	}
 	return "unknown"
 }

@@ -84,7 +84,7 @@ func (s *Server) Serve(pc net.PacketConn) error {
 			}
 			return fmt.Errorf("link: accept: %w", err)
 		}
-		c := &sconn{s: s, qc: qc, peer: peerOf(qc), sessions: map[*ssession]struct{}{}}
+		c := &sconn{s: s, qc: qc, peer: peerOf(qc), name: peerName(qc), sessions: map[*ssession]struct{}{}}
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
@@ -131,6 +131,15 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// peerName is the peer's node name: its certificate's common name, which
+// the cluster CA vouches for.
+func peerName(qc *quicgo.Conn) string {
+	if cs := qc.ConnectionState().TLS; len(cs.PeerCertificates) > 0 {
+		return cs.PeerCertificates[0].Subject.CommonName
+	}
+	return ""
+}
+
 func peerOf(qc *quicgo.Conn) string {
 	p := qc.RemoteAddr().String()
 	if cs := qc.ConnectionState().TLS; len(cs.PeerCertificates) > 0 {
@@ -143,7 +152,8 @@ func peerOf(qc *quicgo.Conn) string {
 type sconn struct {
 	s    *Server
 	qc   *quicgo.Conn
-	peer string
+	peer string // name@address, for logs
+	name string // node name from the peer's certificate
 
 	wmu  sync.Mutex // control stream writes
 	ctrl *quicgo.Stream

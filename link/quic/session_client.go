@@ -170,6 +170,7 @@ func (s *csession) open(ctx context.Context, cc *cconn, reopen bool) error {
 	s.f.mu.Unlock()
 	if reopen {
 		req.Resource = full.Resource()
+		req.Reopen = true
 	}
 	abort := func() {
 		str.CancelRead(codeStreamDone)

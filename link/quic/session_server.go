@@ -48,6 +48,7 @@ func (c *sconn) serveSession(str *quicgo.Stream, r *wire.Reader, open []byte) {
 		c.protocolError("bad_payload", err)
 		return
 	}
+	req.Edge = c.name
 	s := &ssession{c: c, str: str, window: c.s.o.Window}
 	s.f.init()
 	s.f.acker = &c.ack

@@ -116,6 +116,11 @@ func AppendOpen(buf []byte, r link.OpenRequest) []byte {
 	buf = AppendString(buf, r.Resource)
 	buf = AppendString(buf, r.RemoteAddr)
 	buf = AppendString(buf, r.Transport)
+	if r.Reopen {
+		buf = append(buf, 1)
+	} else {
+		buf = append(buf, 0)
+	}
 	return Finish(buf, start)
 }
 
@@ -124,6 +129,15 @@ func DecodeOpen(p []byte) (link.OpenRequest, error) {
 	d := NewDec(p)
 	user := d.Bytes()
 	r := link.OpenRequest{Resource: d.String(), RemoteAddr: d.String(), Transport: d.String()}
+	switch d.Byte() {
+	case 0:
+	case 1:
+		r.Reopen = true
+	default:
+		if d.Err() == nil {
+			return r, fmt.Errorf("wire: Open: bad reopen flag")
+		}
+	}
 	if d.Err() != nil {
 		return r, d.Err()
 	}

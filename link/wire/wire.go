@@ -215,6 +215,9 @@ func (d *Dec) Bytes() []byte {
 // String reads a length-prefixed string.
 func (d *Dec) String() string { return string(d.Bytes()) }
 
+// Len is how many bytes are left.
+func (d *Dec) Len() int { return len(d.b) }
+
 // Rest returns what is left (aliasing the payload).
 func (d *Dec) Rest() []byte {
 	p := d.b

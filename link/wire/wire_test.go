@@ -20,7 +20,7 @@ func TestRoundTrip(t *testing.T) {
 	var b []byte
 	b = AppendStanza(b, Stanza, 42, st)
 	b = AppendSeq(b, Ack, 1<<40)
-	b = AppendOpen(b, link.OpenRequest{User: jid.MustParse("alice@example.com"), Resource: "r", RemoteAddr: "192.0.2.1:5", Transport: "websocket"})
+	b = AppendOpen(b, link.OpenRequest{User: jid.MustParse("alice@example.com"), Resource: "r", RemoteAddr: "192.0.2.1:5", Transport: "websocket", Reopen: true})
 	b = AppendOpened(b, jid.MustParse("alice@example.com/r"))
 	eb, start := Begin(b, OpenFailed)
 	b = Finish(AppendStanzaError(eb, stanza.ErrForbidden.WithText("no").WithApp(app)), start)
@@ -45,7 +45,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(v, err)
 	}
 	req, err := DecodeOpen(next(Open))
-	if err != nil || req.User.String() != "alice@example.com" || req.Resource != "r" || req.RemoteAddr != "192.0.2.1:5" || req.Transport != "websocket" {
+	if err != nil || req.User.String() != "alice@example.com" || req.Resource != "r" || req.RemoteAddr != "192.0.2.1:5" || req.Transport != "websocket" || !req.Reopen {
 		t.Fatalf("%+v %v", req, err)
 	}
 	if j, err := DecodeOpened(next(Opened)); err != nil || j.String() != "alice@example.com/r" {

@@ -1,0 +1,120 @@
+package core
+
+import (
+	"context"
+	"time"
+
+	"github.com/meridian-xmpp/meridian/xmpp/jid"
+	"github.com/meridian-xmpp/meridian/xmpp/stanza"
+)
+
+// Cluster is how a core reaches the other cores of its region
+// (core/cluster implements it). A user's sessions live on one core (its
+// home): stanzas to a local user with no session here go to the core
+// that has one, whose router runs the recipient's side (RouteInbound).
+// Every method returns promptly; none is called with a lock held.
+type Cluster interface {
+	// Locate names the live core, other than this one, that holds the
+	// session of a full JID, or for a bare JID the core of the user's
+	// sessions (the one with the available session of highest priority);
+	// "" when none does.
+	Locate(ctx context.Context, to jid.JID) string
+	// Forward hands a stanza to the named core's RouteInbound, in order
+	// per core. It never blocks on the peer: a stanza the peer cannot take
+	// comes back through Route once the peer is gone.
+	Forward(node string, st *stanza.Stanza)
+	// Bound records a session that was just bound here. A session of the
+	// same full JID on another core is ended there.
+	Bound(ctx context.Context, b BoundSession)
+	// Presence records a session's availability and priority.
+	Presence(ctx context.Context, b BoundSession)
+	// Unbound removes a session that ended. It reports whether the full
+	// JID is bound on another core now (the edge moved the session there):
+	// then this core's ending is not the user's.
+	Unbound(ctx context.Context, b BoundSession) (moved bool)
+}
+
+// BoundSession describes a session for the cluster's registry.
+type BoundSession struct {
+	JID       jid.JID
+	Edge      string // the edge node holding the connection, "" if this one
+	Stream    string // unique per session instance
+	Priority  int
+	Available bool
+	BoundAt   time.Time
+}
+
+func (s *session) bound() BoundSession {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return BoundSession{JID: s.jid, Edge: s.edge, Stream: s.stream, Priority: s.priority, Available: s.available, BoundAt: s.since}
+}
+
+// forward sends a stanza to a local user's home core when this core holds
+// none of the recipient's sessions: the full JID's session, else any of
+// the user's. It reports whether it did.
+func (c *Core) forward(ctx context.Context, st *stanza.Stanza, to jid.JID) bool {
+	if c.cluster == nil {
+		return false
+	}
+	if !to.IsBare() {
+		if c.session(to) != nil {
+			return false
+		}
+		if node := c.cluster.Locate(ctx, to); node != "" {
+			c.cluster.Forward(node, st)
+			return true
+		}
+	}
+	if len(c.sessionsOf(to.Bare())) > 0 {
+		return false
+	}
+	if node := c.cluster.Locate(ctx, to.Bare()); node != "" {
+		c.cluster.Forward(node, st)
+		return true
+	}
+	return false
+}
+
+// HandOff tells the core that the sessions ending from now on are being
+// moved to other cores of the region (it is shutting down and its edges
+// reopen them elsewhere): their users did not leave, so no unavailable
+// presence goes out for them.
+func (c *Core) HandOff() { c.handoff.Store(true) }
+
+// RouteInbound delivers a stanza another core forwarded: the recipient's
+// side of routing, on this core's sessions only (never forwarded again,
+// so a stale registry entry cannot make stanzas circle); with no session
+// here it is stored or bounced as for a user who is offline.
+func (c *Core) RouteInbound(ctx context.Context, st *stanza.Stanza) {
+	to := st.To
+	if to.Local() == "" || !c.IsLocal(to.Domain()) {
+		c.drop("forward_not_local_user")
+		return
+	}
+	c.inbound(ctx, st, to)
+}
+
+// EndSession ends the session of a full JID with a stream error (another
+// core bound the same resource). It reports whether there was one.
+func (c *Core) EndSession(full jid.JID, e *stanza.StreamError) bool {
+	s := c.session(full)
+	if s == nil {
+		return false
+	}
+	s.sink.Close(e)
+	s.Close(nil)
+	return true
+}
+
+// Bound lists the sessions bound here, for the cluster's refresh.
+func (c *Core) Bound() []BoundSession {
+	all := c.allSessions()
+	out := make([]BoundSession, 0, len(all))
+	for _, s := range all {
+		if !s.closed.Load() {
+			out = append(out, s.bound())
+		}
+	}
+	return out
+}

@@ -1,0 +1,435 @@
+// Package cluster joins the cores of a region (DESIGN "Where sessions
+// live"): it keeps the region's session registry (core/registry, in
+// memory replicated across the cores, or Redis) up to date with the
+// sessions its core binds, finds the core that holds a recipient's
+// sessions, and carries stanzas, registry updates and session relays
+// between cores over the QUIC link (link/quic), whose cluster CA
+// authenticates both ends.
+//
+// A user's sessions live on one core, its home: a session that an edge
+// opens on a core while the user is bound on another live core is relayed
+// there (the core acts as an edge of the home). A stanza to a local user
+// who has no session on the routing core goes to the home, whose router
+// runs the recipient's side (core.RouteInbound). So everything a core
+// keeps per user — presence of its resources, carbons, roster interest —
+// stays in one process, and modules need not know about the cluster.
+//
+// The peers are the region's other cores as the mesh sees them (SetPeers).
+// The package never blocks the router on a peer: forwarded stanzas queue
+// per peer and go in order, in batches, each acknowledged; when a peer
+// leaves the mesh what it never acknowledged is routed again here.
+package cluster
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/meridian-xmpp/meridian/core"
+	"github.com/meridian-xmpp/meridian/core/registry"
+	"github.com/meridian-xmpp/meridian/internal/logonce"
+	"github.com/meridian-xmpp/meridian/internal/metrics"
+	linkquic "github.com/meridian-xmpp/meridian/link/quic"
+	"github.com/meridian-xmpp/meridian/xmpp/jid"
+	"github.com/meridian-xmpp/meridian/xmpp/stanza"
+)
+
+// Options configure a Cluster.
+type Options struct {
+	Node    string        // this core's node name (its certificate's)
+	Core    *core.Core    // this core
+	TLS     *tls.Config   // link client config (ca.Node.ClientConfig)
+	Refresh time.Duration // how often bound sessions are refreshed in the registry
+	Logger  *slog.Logger
+	// MaxQueue bounds the stanzas queued for one peer; past it a stanza is
+	// handled here (stored or bounced). 0: 65536.
+	MaxQueue int
+}
+
+// Cluster is one core's view of its region. Build it with New, give it a
+// registry with Attach, then SetCluster it on the core before the core
+// serves sessions.
+type Cluster struct {
+	o      Options
+	log    *slog.Logger
+	logged logonce.Set
+	reg    registry.Registry
+	mem    *registry.Memory // reg when it is the in-memory backend
+
+	mu    sync.RWMutex
+	peers map[string]*peer
+	done  bool
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+var _ core.Cluster = (*Cluster)(nil)
+var _ registry.Peers = (*Cluster)(nil)
+
+// New returns a cluster with no peers.
+func New(o Options) *Cluster {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxQueue <= 0 {
+		o.MaxQueue = 65536
+	}
+	if o.Refresh <= 0 {
+		o.Refresh = 30 * time.Second
+	}
+	return &Cluster{
+		o: o, log: o.Logger.With("component", "cluster"),
+		peers: map[string]*peer{}, stop: make(chan struct{}),
+	}
+}
+
+// Attach gives the cluster its registry and starts refreshing the core's
+// sessions in it. mem is the registry when it is the in-memory backend
+// (whose replicas talk through this cluster), nil for Redis.
+func (c *Cluster) Attach(reg registry.Registry, mem *registry.Memory) {
+	c.reg, c.mem = reg, mem
+	c.wg.Add(1)
+	go c.refreshLoop()
+}
+
+// Places returns the registry places of the core's bound sessions: what
+// the Redis backend records again after an outage.
+func (c *Cluster) Places() []registry.Place {
+	bs := c.o.Core.Bound()
+	out := make([]registry.Place, 0, len(bs))
+	for _, b := range bs {
+		out = append(out, c.place(b))
+	}
+	return out
+}
+
+func (c *Cluster) place(b core.BoundSession) registry.Place {
+	edge := b.Edge
+	if edge == "" {
+		edge = c.o.Node
+	}
+	return registry.Place{JID: b.JID, Core: c.o.Node, Edge: edge, Stream: b.Stream, Priority: b.Priority, Available: b.Available, BoundAt: b.BoundAt}
+}
+
+// Close stops the peers (what they hold is routed here) and the refresh.
+// It does not close the registry.
+func (c *Cluster) Close() {
+	c.mu.Lock()
+	if c.done {
+		c.mu.Unlock()
+		return
+	}
+	c.done = true
+	ps := c.peers
+	c.peers = map[string]*peer{}
+	c.mu.Unlock()
+	close(c.stop)
+	for _, p := range ps {
+		p.close()
+	}
+	c.wg.Wait()
+}
+
+// SetPeers sets the region's other cores: node name → link address. A new
+// core is dialed (and, with the in-memory registry, asked for its
+// sessions); a core that is gone has its queue routed here again and its
+// registry entries dropped.
+func (c *Cluster) SetPeers(addrs map[string]string) {
+	c.mu.Lock()
+	if c.done {
+		c.mu.Unlock()
+		return
+	}
+	var added, gone []*peer
+	for name, addr := range addrs {
+		if name == c.o.Node || addr == "" {
+			continue
+		}
+		if p := c.peers[name]; p != nil {
+			p.setAddr(addr)
+			continue
+		}
+		p := newPeer(c, name, addr)
+		c.peers[name] = p
+		added = append(added, p)
+	}
+	for name, p := range c.peers {
+		if _, ok := addrs[name]; !ok {
+			delete(c.peers, name)
+			gone = append(gone, p)
+		}
+	}
+	c.mu.Unlock()
+	for _, p := range added {
+		c.log.Info("cluster: core joined", "peer", p.name, "addr", p.addr())
+		if c.mem != nil {
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				c.snapshot(p)
+			}()
+		}
+	}
+	for _, p := range gone {
+		c.log.Warn("cluster: core left", "peer", p.name)
+		p.close()
+		c.dropNode(p.name)
+	}
+}
+
+// snapshot fetches a new peer's sessions into the in-memory registry,
+// retrying while the peer is a member (it may still be starting).
+func (c *Cluster) snapshot(p *peer) {
+	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := c.mem.PeerJoined(ctx, p.name)
+		cancel()
+		if err == nil {
+			return
+		}
+		if c.logged.First("snapshot " + p.name) {
+			c.log.Warn("cluster: cannot fetch a core's sessions yet; retrying", "peer", p.name, "err", err)
+		}
+		select {
+		case <-p.done:
+			return
+		case <-time.After(delay):
+		}
+	}
+}
+
+func (c *Cluster) dropNode(name string) {
+	if c.mem != nil {
+		c.mem.PeerLeft(name)
+		return
+	}
+	if c.reg == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if n, err := c.reg.DropNode(ctx, name); err != nil {
+		c.logErr("drop_node", err)
+	} else if n > 0 {
+		c.log.Info("cluster: dropped the sessions of a core that left", "peer", name, "sessions", n)
+	}
+}
+
+func (c *Cluster) peer(name string) *peer {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.peers[name]
+}
+
+// Peers lists the current peers' names, sorted.
+func (c *Cluster) Peers() []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]string, 0, len(c.peers))
+	for n := range c.peers {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (c *Cluster) live(name string) bool {
+	return name != "" && name != c.o.Node && c.peer(name) != nil
+}
+
+// logErr counts a registry failure and logs it once per operation.
+func (c *Cluster) logErr(op string, err error) {
+	metrics.ClusterErrors.WithLabelValues(op).Inc()
+	if c.logged.First("registry " + op) {
+		c.log.Warn("cluster: registry operation failed (logged once per operation)", "op", op, "err", err)
+	}
+}
+
+// Locate implements core.Cluster.
+func (c *Cluster) Locate(ctx context.Context, to jid.JID) string {
+	if c.reg == nil {
+		return ""
+	}
+	if !to.IsBare() {
+		p, ok, err := c.reg.Lookup(ctx, to)
+		if err != nil {
+			c.logErr("lookup", err)
+			return ""
+		}
+		if ok && c.live(p.Core) {
+			return p.Core
+		}
+		return ""
+	}
+	return c.home(ctx, to)
+}
+
+// home names the live core other than this one that holds the user's
+// sessions: the one with the available session of highest priority, else
+// any. "" when the user has none elsewhere or one here.
+func (c *Cluster) home(ctx context.Context, bare jid.JID) string {
+	places, err := c.reg.Sessions(ctx, bare)
+	if err != nil {
+		c.logErr("sessions", err)
+		return ""
+	}
+	best, bestAvail, bestPrio := "", false, 0
+	for _, p := range places {
+		if p.Core == c.o.Node {
+			return ""
+		}
+		if !c.live(p.Core) {
+			continue
+		}
+		better := best == "" ||
+			(p.Available && !bestAvail) ||
+			(p.Available == bestAvail && p.Priority > bestPrio) ||
+			(p.Available == bestAvail && p.Priority == bestPrio && p.Core < best)
+		if better {
+			best, bestAvail, bestPrio = p.Core, p.Available, p.Priority
+		}
+	}
+	return best
+}
+
+// Forward implements core.Cluster.
+func (c *Cluster) Forward(node string, st *stanza.Stanza) {
+	if p := c.peer(node); p != nil && p.enqueue(item{kind: itemStanza, st: st}) {
+		return
+	}
+	metrics.ClusterForwards.WithLabelValues("kept").Inc()
+	c.o.Core.RouteInbound(context.Background(), st)
+}
+
+// Bound implements core.Cluster.
+func (c *Cluster) Bound(ctx context.Context, b core.BoundSession) {
+	if c.reg == nil {
+		return
+	}
+	p := c.place(b)
+	prev, err := c.reg.Register(ctx, p)
+	if err != nil {
+		c.logErr("register", err)
+		return
+	}
+	if !prev.JID.IsZero() && prev.Core != c.o.Node && !prev.Same(p) {
+		// RFC 6120 §7.7.2.2 across cores: the older session of the same
+		// full JID ends (on a reopen it is the same client's, already gone
+		// from its edge, and its core stays quiet about it: see Unbound).
+		if q := c.peer(prev.Core); q != nil {
+			q.enqueue(item{kind: itemEnd, full: prev.JID, stream: prev.Stream})
+		}
+	}
+}
+
+// Presence implements core.Cluster.
+func (c *Cluster) Presence(ctx context.Context, b core.BoundSession) {
+	if c.reg == nil {
+		return
+	}
+	if _, err := c.reg.SetPresence(ctx, c.place(b)); err != nil {
+		c.logErr("set_presence", err)
+	}
+}
+
+// Unbound implements core.Cluster.
+func (c *Cluster) Unbound(ctx context.Context, b core.BoundSession) bool {
+	if c.reg == nil {
+		return false
+	}
+	ok, err := c.reg.Unregister(ctx, c.place(b))
+	if err != nil {
+		c.logErr("unregister", err)
+		return false
+	}
+	if ok {
+		return false
+	}
+	p, found, err := c.reg.Lookup(ctx, b.JID)
+	if err != nil {
+		c.logErr("lookup", err)
+		return false
+	}
+	return found && p.Core != c.o.Node
+}
+
+// refreshLoop extends the core's sessions in the registry; a session that
+// another core took over meanwhile is ended here.
+func (c *Cluster) refreshLoop() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.o.Refresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+		places := c.Places()
+		if len(places) == 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		lost, err := c.reg.Refresh(ctx, places)
+		cancel()
+		if err != nil {
+			c.logErr("refresh", err)
+			continue
+		}
+		for _, p := range lost {
+			c.o.Core.EndSession(p.JID, &stanza.StreamError{Condition: stanza.Conflict, Text: "the resource is bound on another core"})
+		}
+	}
+}
+
+// Broadcast implements registry.Peers.
+func (c *Cluster) Broadcast(u registry.Update) {
+	b, err := u.MarshalBinary()
+	if err != nil {
+		c.logErr("broadcast", err)
+		return
+	}
+	c.mu.RLock()
+	ps := make([]*peer, 0, len(c.peers))
+	for _, p := range c.peers {
+		ps = append(ps, p)
+	}
+	c.mu.RUnlock()
+	for _, p := range ps {
+		p.enqueue(item{kind: itemUpdate, b: b})
+	}
+}
+
+// Snapshot implements registry.Peers.
+func (c *Cluster) Snapshot(ctx context.Context, node string) ([]registry.Place, error) {
+	p := c.peer(node)
+	if p == nil {
+		return nil, fmt.Errorf("cluster: %s is not a peer", node)
+	}
+	res, err := p.client.Cluster(ctx, []byte{reqSnapshot})
+	if err != nil {
+		return nil, err
+	}
+	return decodePlaces(res)
+}
+
+// Members implements registry.Peers.
+func (c *Cluster) Members() []string { return c.Peers() }
+
+var errNotPeer = errors.New("cluster: not a core of this region")
+
+// newClient is the link client to one peer: it only ever dials that peer.
+func (c *Cluster) newClient(p *peer) *linkquic.Client {
+	return linkquic.NewClient(linkquic.ClientOptions{
+		Addrs:  func() []string { return []string{p.addr()} },
+		TLS:    c.o.TLS,
+		Name:   c.o.Node,
+		Logger: c.o.Logger.With("peer", p.name),
+	})
+}

@@ -1,0 +1,203 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/meridian-xmpp/meridian/core"
+	"github.com/meridian-xmpp/meridian/core/registry"
+	"github.com/meridian-xmpp/meridian/internal/metrics"
+	"github.com/meridian-xmpp/meridian/link"
+	"github.com/meridian-xmpp/meridian/link/wire"
+	"github.com/meridian-xmpp/meridian/xmpp/jid"
+	"github.com/meridian-xmpp/meridian/xmpp/stanza"
+)
+
+// Requests between cores (the payload of the link's cluster method).
+const (
+	reqBatch    = 'B' // items, applied in order; the answer is empty
+	reqSnapshot = 'S' // the places this core holds (registry.Memory.Own)
+)
+
+// Items of a batch.
+const (
+	itemStanza = 'F' // route to this core's sessions (core.RouteInbound)
+	itemUpdate = 'U' // a registry.Update for the in-memory replica
+	itemEnd    = 'E' // end the session of a full JID: another core bound it
+)
+
+func encodeBatch(batch []item) []byte {
+	b := []byte{reqBatch}
+	for _, it := range batch {
+		b = append(b, it.kind)
+		switch it.kind {
+		case itemStanza:
+			b = wire.AppendStanzaValue(b, it.st)
+		case itemUpdate:
+			b = wire.AppendBytes(b, it.b)
+		case itemEnd:
+			b = wire.AppendString(b, it.full.String())
+			b = wire.AppendString(b, it.stream)
+		}
+	}
+	return b
+}
+
+// Cluster implements link.ClusterHandler: a request from another core.
+// Only the current peers (cores of this region in the mesh) are served;
+// the link already checked the caller's certificate.
+func (c *Cluster) Cluster(ctx context.Context, from string, req []byte) ([]byte, error) {
+	if !c.live(from) {
+		metrics.ClusterErrors.WithLabelValues("not_peer").Inc()
+		if c.logged.First("not peer " + from) {
+			c.log.Warn("cluster: request from a node that is not a core of this region (logged once per node)", "from", from)
+		}
+		return nil, errNotPeer
+	}
+	if len(req) == 0 {
+		return nil, errors.New("cluster: empty request")
+	}
+	switch req[0] {
+	case reqSnapshot:
+		if c.mem == nil {
+			return nil, errors.New("cluster: no in-memory registry here")
+		}
+		return encodePlaces(c.mem.Own())
+	case reqBatch:
+		return nil, c.apply(ctx, from, req[1:])
+	}
+	return nil, fmt.Errorf("cluster: unknown request %q", req[0])
+}
+
+// apply applies a batch in order. A malformed item stops it: the rest is
+// not trusted (the sender logs the error and retries, then gives up).
+func (c *Cluster) apply(ctx context.Context, from string, p []byte) error {
+	d := wire.NewDec(p)
+	for d.Len() > 0 {
+		kind := d.Byte()
+		switch kind {
+		case itemStanza:
+			st, err := wire.DecodeStanzaValue(d)
+			if err != nil || st == nil {
+				return c.malformed(from, "stanza", err)
+			}
+			metrics.ClusterForwards.WithLabelValues("received").Inc()
+			c.o.Core.RouteInbound(ctx, st)
+		case itemUpdate:
+			b := d.Bytes()
+			var u registry.Update
+			if err := d.Err(); err != nil {
+				return c.malformed(from, "update", err)
+			}
+			if err := u.UnmarshalBinary(b); err != nil {
+				return c.malformed(from, "update", err)
+			}
+			if c.mem != nil {
+				c.mem.Apply(from, u)
+			}
+		case itemEnd:
+			full, stream := d.String(), d.String()
+			if err := d.Err(); err != nil {
+				return c.malformed(from, "end", err)
+			}
+			j, err := jid.Parse(full)
+			if err != nil {
+				return c.malformed(from, "end", err)
+			}
+			c.endSession(ctx, j, stream)
+		default:
+			return c.malformed(from, "kind", fmt.Errorf("unknown item %q", kind))
+		}
+	}
+	return nil
+}
+
+// endSession ends a session that another core bound again (the same
+// full JID there is newer), unless the session here is newer itself.
+func (c *Cluster) endSession(ctx context.Context, full jid.JID, stream string) {
+	for _, b := range c.o.Core.Bound() {
+		if b.JID == full && b.Stream == stream {
+			c.o.Core.EndSession(full, &stanza.StreamError{Condition: stanza.Conflict, Text: "replaced by a new session"})
+			return
+		}
+	}
+}
+
+func (c *Cluster) malformed(from, what string, err error) error {
+	metrics.ClusterErrors.WithLabelValues("malformed").Inc()
+	if c.logged.First("malformed " + from) {
+		c.log.Warn("cluster: malformed request from a core (logged once per core)", "from", from, "item", what, "err", err)
+	}
+	return fmt.Errorf("cluster: malformed %s: %w", what, err)
+}
+
+func encodePlaces(places []registry.Place) ([]byte, error) {
+	b := wire.AppendUvarint(nil, uint64(len(places)))
+	for _, p := range places {
+		u, err := registry.Update{Op: registry.OpSet, Place: p}.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		b = wire.AppendBytes(b, u)
+	}
+	return b, nil
+}
+
+func decodePlaces(b []byte) ([]registry.Place, error) {
+	d := wire.NewDec(b)
+	n := d.Uvarint()
+	if d.Err() != nil || n > uint64(len(b)) {
+		return nil, errors.New("cluster: malformed snapshot")
+	}
+	out := make([]registry.Place, 0, n)
+	for range n {
+		var u registry.Update
+		if err := u.UnmarshalBinary(d.Bytes()); err != nil || d.Err() != nil {
+			return nil, errors.New("cluster: malformed snapshot")
+		}
+		out = append(out, u.Place)
+	}
+	return out, nil
+}
+
+// LinkCore is what the core's link server serves: the core, with
+// sessions of users homed on another core relayed there, and the
+// requests of the other cores.
+func (c *Cluster) LinkCore() link.Core { return linkCore{Core: c.o.Core, c: c} }
+
+type linkCore struct {
+	*core.Core
+	c *Cluster
+}
+
+var _ link.ClusterHandler = linkCore{}
+
+func (l linkCore) Cluster(ctx context.Context, from string, req []byte) ([]byte, error) {
+	return l.c.Cluster(ctx, from, req)
+}
+
+// Open binds the session here, or relays it to the user's home when the
+// user is bound on another live core. A reopened session (its core
+// failed) is bound here: the edge chose this core.
+func (l linkCore) Open(ctx context.Context, req link.OpenRequest, sink link.Sink) (link.Session, error) {
+	if !req.Reopen && l.c.reg != nil {
+		if home := l.c.home(ctx, req.User.Bare()); home != "" {
+			if p := l.c.peer(home); p != nil {
+				s, err := p.client.Open(ctx, req, sink)
+				var se *stanza.Error
+				if err == nil || errors.As(err, &se) {
+					if err == nil {
+						metrics.ClusterRelays.Inc()
+					}
+					return s, err
+				}
+				metrics.ClusterErrors.WithLabelValues("relay").Inc()
+				if l.c.logged.First("relay " + home) {
+					l.c.log.Warn("cluster: cannot relay a session to its user's core; binding it here", "peer", home, "err", err)
+				}
+			}
+		}
+	}
+	return l.Core.Open(ctx, req, sink)
+}

@@ -1,0 +1,34 @@
+package metrics
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Core cluster metrics (core/cluster).
+var (
+	// ClusterForwards counts stanzas between the cores of a region, by
+	// result: queued and sent (to a peer), received (from one), returned
+	// (a peer never took them: routed again here), kept (no peer to take
+	// them: handled here).
+	ClusterForwards = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Subsystem: "cluster", Name: "forwards_total",
+		Help: "Stanzas between the cores of the region by result (queued, sent, received, returned, kept).",
+	}, []string{"result"})
+	// ClusterErrors counts failures between cores and of the registry, by
+	// operation.
+	ClusterErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Subsystem: "cluster", Name: "errors_total",
+		Help: "Failures between cores and of the session registry, by operation.",
+	}, []string{"op"})
+	// ClusterRelays counts sessions relayed to the core where their user
+	// is bound.
+	ClusterRelays = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: ns, Subsystem: "cluster", Name: "relayed_sessions_total",
+		Help: "Sessions an edge opened here that were relayed to the core where their user is bound.",
+	})
+)
+
+func init() {
+	Registry.MustRegister(ClusterForwards, ClusterErrors, ClusterRelays)
+	for _, r := range []string{"queued", "sent", "received", "returned", "kept"} {
+		ClusterForwards.WithLabelValues(r)
+	}
+}

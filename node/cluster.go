@@ -1,0 +1,112 @@
+package node
+
+import (
+	"fmt"
+
+	"github.com/meridian-xmpp/meridian/core/cluster"
+	"github.com/meridian-xmpp/meridian/core/registry"
+	"github.com/meridian-xmpp/meridian/mesh"
+)
+
+// clusterState is what a core of a multi-core region adds to a Node: the
+// cluster (core/cluster) and its session registry. A core joins its
+// region's cluster when it serves the edge link and the mesh is on; an
+// all-in-one node, or a core without the mesh, runs alone.
+type clusterState struct {
+	cluster  *cluster.Cluster
+	registry registry.Registry
+	meshStop func()
+}
+
+func (n *Node) clustered() bool {
+	return n.core != nil && n.cfg.Link.Listen != "" && n.cfg.Mesh.Enabled
+}
+
+// newCluster builds the cluster and its registry ([cluster]) and gives
+// them to the core.
+func (n *Node) newCluster() error {
+	if !n.clustered() {
+		return nil
+	}
+	cfg := n.cfg.Cluster
+	cl := cluster.New(cluster.Options{
+		Node:    n.cfg.Node.Name,
+		Core:    n.core,
+		TLS:     n.linkID.ClientConfig(),
+		Refresh: cfg.Refresh.Duration,
+		Logger:  n.log,
+	})
+	switch cfg.Registry {
+	case "redis":
+		r, err := registry.NewRedis(registry.RedisOptions{URL: cfg.RedisURL, TTL: cfg.TTL.Duration, Resync: cl.Places, Log: n.log})
+		if err != nil {
+			return fmt.Errorf("node: cluster.redis_url: %w", err)
+		}
+		cl.Attach(r, nil)
+		n.registry = r
+	default:
+		m, err := registry.NewMemory(registry.MemoryOptions{Node: n.cfg.Node.Name, TTL: cfg.TTL.Duration, Peers: cl, Log: n.log})
+		if err != nil {
+			return fmt.Errorf("node: cluster: %w", err)
+		}
+		cl.Attach(m, m)
+		n.registry = m
+	}
+	n.cluster = cl
+	n.core.SetCluster(cl)
+	return nil
+}
+
+// startCluster follows the mesh: the region's other cores are the
+// cluster's peers.
+func (n *Node) startCluster() {
+	if n.cluster == nil || n.mesh == nil {
+		return
+	}
+	m := n.mesh
+	ch, stop := m.Subscribe()
+	n.meshStop = stop
+	n.setPeers(m)
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		for range ch {
+			n.setPeers(m)
+		}
+	}()
+}
+
+func (n *Node) setPeers(m *mesh.Mesh) {
+	peers := map[string]string{}
+	for _, c := range m.Cores(n.cfg.Mesh.Region) {
+		if c.Name == n.cfg.Node.Name {
+			continue
+		}
+		if a := linkAddr(c.Tags.Link, c.Addr); a != "" {
+			peers[c.Name] = a
+		}
+	}
+	n.cluster.SetPeers(peers)
+}
+
+// stopCluster stops following the mesh, then the peers and the registry;
+// it runs after the link server closed (the core's sessions are gone).
+func (n *Node) stopCluster() {
+	if n.cluster == nil {
+		return
+	}
+	if n.meshStop != nil {
+		n.meshStop()
+	}
+	n.cluster.Close()
+	n.registry.Close()
+}
+
+// ClusterPeers names the other cores this core exchanges stanzas with
+// (nil when it runs alone).
+func (n *Node) ClusterPeers() []string {
+	if n.cluster == nil {
+		return nil
+	}
+	return n.cluster.Peers()
+}

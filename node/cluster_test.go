@@ -1,0 +1,139 @@
+package node_test
+
+import (
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/meridian-xmpp/meridian/internal/config"
+	"github.com/meridian-xmpp/meridian/internal/metrics"
+	"github.com/meridian-xmpp/meridian/internal/xmpptest"
+	"github.com/meridian-xmpp/meridian/node"
+)
+
+// meshOn puts a node in the test mesh of region eu, joining through seeds.
+func meshOn(cfg *config.Config, seeds ...string) {
+	cfg.Mesh = config.Mesh{
+		Enabled: true, Bind: "127.0.0.1:0", Seeds: seeds, Region: "eu",
+		ProbeInterval: config.Duration{Duration: 300 * time.Millisecond},
+		ProbeTimeout:  config.Duration{Duration: 200 * time.Millisecond},
+		LoadInterval:  config.Duration{Duration: time.Second},
+	}
+}
+
+// startCores starts n core-only nodes in one mesh with the in-memory
+// registry, each with the given users, and waits until every core has the
+// others as cluster peers.
+func startCores(t *testing.T, caDir string, count int, users ...string) []*node.Node {
+	t.Helper()
+	var cores []*node.Node
+	for i := range count {
+		cfg := coreConfig(t, "core-"+string(rune('1'+i)), caDir, t.TempDir(), "127.0.0.1:0")
+		var seeds []string
+		if i > 0 {
+			seeds = []string{cores[0].Mesh().Addr()}
+		}
+		meshOn(cfg, seeds...)
+		c := startNode(t, cfg)
+		addUsers(t, c, users...)
+		cores = append(cores, c)
+	}
+	waitFor(t, "every core sees the others as peers", func() bool {
+		for _, c := range cores {
+			if len(c.ClusterPeers()) != count-1 {
+				return false
+			}
+		}
+		return true
+	})
+	return cores
+}
+
+func linkOf(n *node.Node) string { return n.Addrs("link")[0].String() }
+
+// TestClusterCores: three cores share one region's sessions. Clients on
+// two edges, each edge on its own core, subscribe to each other, see each
+// other's presence and chat to full and bare JIDs; a second resource of a
+// user on the other edge is relayed to the user's core and gets what a
+// resource gets; a core shuts down and its sessions move to another core
+// of the region, where the conversation goes on.
+func TestClusterCores(t *testing.T) {
+	caDir := filepath.Join(t.TempDir(), "ca")
+	cores := startCores(t, caDir, 3, "alice", "bob")
+	e1 := edgeServer(t, edgeConfig(t, "edge-1", caDir, linkOf(cores[0]), linkOf(cores[2])))
+	e2 := edgeServer(t, edgeConfig(t, "edge-2", caDir, linkOf(cores[1]), linkOf(cores[2])))
+	waitFor(t, "edges connected", func() bool { return e1.LinkConnected() == "core-1" && e2.LinkConnected() == "core-2" })
+
+	a := xmpptest.Login(t, e1.C2S, "localhost", "alice", "secret", "a")
+	b := xmpptest.Login(t, e2.C2S, "localhost", "bob", "secret", "b")
+	available(t, a, b)
+	if cores[0].Core().SessionCount() != 1 || cores[1].Core().SessionCount() != 1 {
+		t.Fatalf("sessions per core: %d %d %d", cores[0].Core().SessionCount(), cores[1].Core().SessionCount(), cores[2].Core().SessionCount())
+	}
+	forwarded := testutil.ToFloat64(metrics.ClusterForwards.WithLabelValues("received"))
+	subscribeBoth(t, a, b)
+	chatTo(t, a, b, "hello-bob")
+	chatTo(t, b, a, "hello-alice")
+	// To the bare JID: the core of the sender finds the recipient's core.
+	b.Send("<message type='chat' to='alice@localhost' id='bare1'><body>to-bare</body></message>")
+	expectBody(t, a, "to-bare")
+	// subscribe, subscribed and presence both ways, probes and their
+	// answers, three messages: all between core-1 and core-2.
+	if got := testutil.ToFloat64(metrics.ClusterForwards.WithLabelValues("received")) - forwarded; got < 7 {
+		t.Fatalf("stanzas forwarded between cores: %v", got)
+	}
+
+	// alice's second resource, on the other edge (core-2), is relayed to
+	// her core: it learns bob's presence (a probe answered across cores)
+	// and her other resource's, and gets messages to her bare JID too.
+	relayed := testutil.ToFloat64(metrics.ClusterRelays)
+	a2 := xmpptest.Login(t, e2.C2S, "localhost", "alice", "secret", "a2")
+	if got := testutil.ToFloat64(metrics.ClusterRelays) - relayed; got != 1 {
+		t.Fatalf("relayed sessions: %v, want 1", got)
+	}
+	if n := cores[0].Core().SessionCount(); n != 2 {
+		t.Fatalf("alice's core holds %d sessions, want both of hers", n)
+	}
+	a2.Send("<presence/>")
+	seen := map[string]bool{}
+	for len(seen) < 3 {
+		el := a2.Next()
+		if el.Local == "presence" && el.Attr("type") == "" {
+			seen[el.Attr("from")] = true
+		}
+	}
+	for _, want := range []string{a2.JID, a.JID, b.JID} {
+		if !seen[want] {
+			t.Fatalf("a2 saw presence of %v, not %s", seen, want)
+		}
+	}
+	expectPresence(t, b, a2.JID, "") // bob sees the new resource
+	b.Send("<message type='chat' to='alice@localhost' id='bare2'><body>both</body></message>")
+	expectBody(t, a, "both")
+	expectBody(t, a2, "both")
+
+	// core-2 goes away: bob's session moves to core-3 with its stream
+	// kept; messages flow both ways, and alice's relayed resource, cut
+	// with core-2, logs in again.
+	shutdown(cores[1])
+	waitFor(t, "bob's session on core-3", func() bool { return cores[2].Core().SessionCount() >= 1 })
+	waitFor(t, "core-1 no longer has core-2 as peer", func() bool { return !slices.Contains(cores[0].ClusterPeers(), "core-2") })
+	for i := range 5 {
+		chatTo(t, a, b, "after-"+string(rune('0'+i)))
+	}
+	chatTo(t, b, a, "back")
+}
+
+func expectBody(t *testing.T, c *xmpptest.Conn, body string) {
+	t.Helper()
+	for range 20 {
+		el := c.Next()
+		if el.Local == "message" && xmpptest.HasText(el, body) {
+			return
+		}
+	}
+	t.Fatalf("%s did not get %q", c.JID, body)
+}

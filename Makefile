@@ -9,7 +9,7 @@ BENCHPKGS += ./link/...
 
 export GO FUZZTIME
 
-.PHONY: all build deps vet test test-unit fuzz e2e web sint bench clean redis-test
+.PHONY: all build deps vet test test-unit fuzz e2e web sint bench clean redis-test cluster-test cluster cluster-stop
 
 all: build
 
@@ -57,10 +57,25 @@ sint: deps
 redis-test: deps
 	scripts/redis-test.sh
 
-## test: the whole suite, in order: deps, vet, unit tests, redis-test, fuzz, e2e, web, sint
+## cluster-test: the local cluster (Redis, three cores, two edges, each a
+## process) on free loopback ports, driven by clients: chat and presence
+## across edges, a core killed mid-conversation, an edge drained
+cluster-test: deps
+	scripts/cluster-test.sh
+
+## cluster: start the local cluster to try (scripts/cluster.sh; README)
+cluster: deps
+	scripts/cluster.sh start
+
+## cluster-stop: stop the local cluster
+cluster-stop:
+	scripts/cluster.sh stop
+
+## test: the whole suite, in order: deps, vet, unit tests, redis-test,
+## cluster-test, fuzz, e2e, web, sint
 test:
 	@start=$$(date +%s); \
-	for stage in deps vet test-unit redis-test fuzz e2e web sint; do \
+	for stage in deps vet test-unit redis-test cluster-test fuzz e2e web sint; do \
 		echo "=== make $$stage"; \
 		$(MAKE) --no-print-directory $$stage || { echo "=== make test: FAILED in $$stage after $$(( $$(date +%s) - start ))s"; exit 1; }; \
 	done; \

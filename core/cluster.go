@@ -118,3 +118,12 @@ func (c *Core) Bound() []BoundSession {
 	}
 	return out
 }
+
+// HasSession reports whether a session of the JID (full, or any of a
+// bare JID's) is bound here.
+func (c *Core) HasSession(to jid.JID) bool {
+	if to.IsBare() {
+		return len(c.sessionsOf(to)) > 0
+	}
+	return c.session(to) != nil
+}

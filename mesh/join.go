@@ -78,6 +78,24 @@ func (m *Mesh) loadLoop() {
 	}
 }
 
+// SetDraining announces that this edge is in lame-duck drain: the others
+// stop sending clients to it (it leaves their Edges route view).
+func (m *Mesh) SetDraining() error {
+	m.tagMu.Lock()
+	defer m.tagMu.Unlock()
+	if m.tags.Draining || m.leaving.Load() {
+		return nil
+	}
+	t := m.tags
+	t.Draining = true
+	if err := m.serf.SetTags(t.encode()); err != nil {
+		return err
+	}
+	m.tags = t
+	metrics.MeshTagUpdates.Inc()
+	return nil
+}
+
 func (m *Mesh) setLoad(load int) error {
 	m.tagMu.Lock()
 	defer m.tagMu.Unlock()

@@ -410,12 +410,12 @@ func TestBlockedSubscriber(t *testing.T) {
 }
 
 func TestTags(t *testing.T) {
-	ok := Tags{Roles: []string{RoleCore}, Region: "eu-west-1", Domains: []string{"example.com"}, Load: 7, Version: "v0.0.0-20261126231543-f5c1dbe7a1b2+dirty", Link: "10.0.0.1:7443", HTTP: "[::1]:5280"}
+	ok := Tags{Roles: []string{RoleCore}, Region: "eu-west-1", Domains: []string{"example.com"}, Load: 7, Version: "v0.0.0-20261126231543-f5c1dbe7a1b2+dirty", Link: "10.0.0.1:7443", HTTP: "[::1]:5280", C2S: "10.0.0.2:5222", Draining: true}
 	got, err := parseTags(ok.encode())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Region != ok.Region || got.Load != 7 || got.Version != ok.Version || got.HTTP != ok.HTTP || !got.Has(RoleCore) {
+	if got.Region != ok.Region || got.Load != 7 || got.Version != ok.Version || got.HTTP != ok.HTTP || got.C2S != ok.C2S || !got.Draining || !got.Has(RoleCore) {
 		t.Fatalf("round trip: %+v", got)
 	}
 	for _, tc := range []struct {
@@ -433,6 +433,8 @@ func TestTags(t *testing.T) {
 		{"http", "localhost", "invalid address"},
 		{"link", "host:0", "invalid address"},
 		{"domains", "Example.com", "invalid domain"},
+		{"c2s", "10.0.0.2", "invalid address"},
+		{"state", "sleeping", "unknown state"},
 	} {
 		raw := ok.encode()
 		raw[tc.tag] = tc.value

@@ -261,8 +261,11 @@ func (m *Mesh) Self() Member {
 // core role and well-formed tags, sorted by name.
 func (m *Mesh) Cores(region string) []Member { return m.routable(RoleCore, region) }
 
-// Edges is the route view of a region's edges, as Cores.
-func (m *Mesh) Edges(region string) []Member { return m.routable(RoleEdge, region) }
+// Edges is the route view of a region's edges, as Cores, without the
+// edges that are draining.
+func (m *Mesh) Edges(region string) []Member {
+	return slices.DeleteFunc(m.routable(RoleEdge, region), func(e Member) bool { return e.Tags.Draining })
+}
 
 // Bogus is how many member and problem pairs were reported as bogus.
 func (m *Mesh) Bogus() int {

@@ -24,7 +24,12 @@ const (
 	tagDomains = "domains" // comma list of served XMPP domains
 	tagLoad    = "load"    // open client streams, a decimal integer
 	tagVersion = "version" // the build's module version, or "dev"
+	tagC2S     = "c2s"     // an edge's client (XMPP over TCP) address; may be empty
+	tagState   = "state"   // "draining" while an edge is in lame-duck drain; else absent
 )
+
+// StateDraining is the state tag of an edge in lame-duck drain.
+const StateDraining = "draining"
 
 // Roles a member may play.
 const (
@@ -45,6 +50,10 @@ type Tags struct {
 	Domains []string
 	Load    int
 	Version string
+	C2S     string // client address of an edge, "" when none
+	// Draining: the edge is in lame-duck drain and takes no new clients;
+	// it is left out of the Edges route view.
+	Draining bool
 }
 
 // Has reports whether the member plays role.
@@ -52,7 +61,7 @@ func (t Tags) Has(role string) bool { return slices.Contains(t.Roles, role) }
 
 // encode is the Serf tag map.
 func (t Tags) encode() map[string]string {
-	return map[string]string{
+	m := map[string]string{
 		tagRole:    strings.Join(t.Roles, ","),
 		tagRegion:  t.Region,
 		tagLink:    t.Link,
@@ -61,6 +70,13 @@ func (t Tags) encode() map[string]string {
 		tagLoad:    strconv.Itoa(t.Load),
 		tagVersion: t.Version,
 	}
+	if t.C2S != "" {
+		m[tagC2S] = t.C2S
+	}
+	if t.Draining {
+		m[tagState] = StateDraining
+	}
+	return m
 }
 
 // TagsTooLongError says the tags do not fit Serf's limit, and which tag is
@@ -153,8 +169,8 @@ func parseTags(raw map[string]string) (Tags, error) {
 	} else if !ValidRegion(t.Region) {
 		bad(tagRegion, "invalid region %q", t.Region)
 	}
-	t.Link, t.HTTP = raw[tagLink], raw[tagHTTP]
-	for _, tag := range []string{tagLink, tagHTTP} {
+	t.Link, t.HTTP, t.C2S = raw[tagLink], raw[tagHTTP], raw[tagC2S]
+	for _, tag := range []string{tagLink, tagHTTP, tagC2S} {
 		if a := raw[tag]; a != "" {
 			if host, port, err := net.SplitHostPort(a); err != nil || host == "" || !validPort(port) {
 				bad(tag, "invalid address %q", a)
@@ -176,6 +192,13 @@ func parseTags(raw map[string]string) (Tags, error) {
 		bad(tagLoad, "not a count: %q", load)
 	} else {
 		t.Load = int(n)
+	}
+	switch st := raw[tagState]; st {
+	case "":
+	case StateDraining:
+		t.Draining = true
+	default:
+		bad(tagState, "unknown state %q", st)
 	}
 	t.Version = raw[tagVersion]
 	if t.Version == "" {

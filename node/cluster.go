@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/meridian-xmpp/meridian/core/cluster"
 	"github.com/meridian-xmpp/meridian/core/registry"
@@ -57,21 +58,33 @@ func (n *Node) newCluster() error {
 	return nil
 }
 
-// startCluster follows the mesh: the region's other cores are the
-// cluster's peers.
-func (n *Node) startCluster() {
-	if n.cluster == nil || n.mesh == nil {
+// followMesh acts on mesh changes: on a clustered core the region's
+// other cores are the cluster's peers; on an edge, a core that leaves the
+// route view while the edge is connected to it is abandoned, so that its
+// sessions move at once rather than after the link's idle timeout.
+func (n *Node) followMesh() {
+	if n.mesh == nil || (n.cluster == nil && n.linkClient == nil) {
 		return
 	}
 	m := n.mesh
 	ch, stop := m.Subscribe()
 	n.meshStop = stop
-	n.setPeers(m)
+	apply := func() {
+		if n.cluster != nil {
+			n.setPeers(m)
+		}
+		if n.linkClient != nil {
+			if cur := n.linkClient.Connected(); cur != "" && !slices.ContainsFunc(m.Cores(n.cfg.Mesh.Region), func(c mesh.Member) bool { return c.Name == cur }) {
+				n.linkClient.Abandon(cur)
+			}
+		}
+	}
+	apply()
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
 		for range ch {
-			n.setPeers(m)
+			apply()
 		}
 	}()
 }
@@ -82,7 +95,7 @@ func (n *Node) setPeers(m *mesh.Mesh) {
 		if c.Name == n.cfg.Node.Name {
 			continue
 		}
-		if a := linkAddr(c.Tags.Link, c.Addr); a != "" {
+		if a := dialAddr(c.Tags.Link, c.Addr); a != "" {
 			peers[c.Name] = a
 		}
 	}
@@ -94,9 +107,6 @@ func (n *Node) setPeers(m *mesh.Mesh) {
 func (n *Node) stopCluster() {
 	if n.cluster == nil {
 		return
-	}
-	if n.meshStop != nil {
-		n.meshStop()
 	}
 	n.cluster.Close()
 	n.registry.Close()

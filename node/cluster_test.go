@@ -137,3 +137,50 @@ func expectBody(t *testing.T, c *xmpptest.Conn, body string) {
 	}
 	t.Fatalf("%s did not get %q", c.JID, body)
 }
+
+// TestClusterDrainToOtherEdge: an edge drained without a redirect list
+// sends its clients to the region's other edge, which it finds in the
+// mesh (its c2s tag), and stops being offered to anyone (draining tag);
+// the clients log in there and go on through the same cores.
+func TestClusterDrainToOtherEdge(t *testing.T) {
+	caDir := filepath.Join(t.TempDir(), "ca")
+	cores := startCores(t, caDir, 2, "alice", "bob")
+	seed := cores[0].Mesh().Addr()
+	mk := func(name string) *xmpptest.Server {
+		cfg := edgeConfig(t, name, caDir)
+		meshOn(cfg, seed)
+		return edgeServer(t, cfg)
+	}
+	e1, e2 := mk("edge-1"), mk("edge-2")
+	waitFor(t, "edges connected and seen", func() bool {
+		return e1.LinkConnected() != "" && e2.LinkConnected() != "" && len(e1.Mesh().Edges("eu")) == 2
+	})
+	a := xmpptest.Login(t, e1.C2S, "localhost", "alice", "secret", "a")
+	b := xmpptest.Login(t, e2.C2S, "localhost", "bob", "secret", "b")
+	available(t, a, b)
+	chatTo(t, a, b, "before")
+
+	st, err := e1.Drain(time.Minute, 100*time.Millisecond, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Redirect) != 1 || st.Redirect[0] != e2.C2S {
+		t.Fatalf("drain redirects to %v, want the other edge %s", st.Redirect, e2.C2S)
+	}
+	if got := streamError(t, a); got != "see-other-host "+e2.C2S {
+		t.Fatalf("alice's stream ended with %s", got)
+	}
+	waitDrained(t, e1.Node)
+	waitFor(t, "edge-1 out of the route view", func() bool {
+		for _, e := range e2.Mesh().Edges("eu") {
+			if e.Name == "edge-1" {
+				return false
+			}
+		}
+		return true
+	})
+	a = xmpptest.Login(t, e2.C2S, "localhost", "alice", "secret", "a")
+	available(t, a)
+	chatTo(t, b, a, "after")
+	chatTo(t, a, b, "after-back")
+}

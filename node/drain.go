@@ -1,13 +1,16 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/meridian-xmpp/meridian/core/admin"
 	"github.com/meridian-xmpp/meridian/edge/c2s"
+	"github.com/meridian-xmpp/meridian/mesh"
 )
 
 // drainState is a node's lame-duck drain (Drain): it stops taking clients,
@@ -40,6 +43,14 @@ func (n *Node) Drain(timeout, period time.Duration, redirect []string) (admin.Dr
 		return n.drainStateLocked(), nil
 	}
 	period = min(period, timeout)
+	if len(redirect) == 0 {
+		redirect = n.otherEdges()
+	}
+	if n.mesh != nil {
+		if err := n.mesh.SetDraining(); err != nil {
+			n.log.Warn("mesh: cannot announce the drain", "err", err)
+		}
+	}
 	now := time.Now().UTC()
 	n.drainSt = &admin.DrainState{Draining: true, Since: now, Deadline: now.Add(timeout), Period: period.String(), Redirect: redirect}
 	if n.drainSt.Redirect == nil {
@@ -68,6 +79,24 @@ func (n *Node) Drain(timeout, period time.Duration, redirect []string) (admin.Dr
 		n.log.Warn("node drained")
 	}()
 	return n.drainStateLocked(), nil
+}
+
+// otherEdges are the client addresses of the region's other edges that
+// are not draining, least loaded first: where a drain sends clients when
+// the operator names none.
+func (n *Node) otherEdges() []string {
+	if n.mesh == nil {
+		return nil
+	}
+	es := n.mesh.Edges(n.cfg.Mesh.Region)
+	slices.SortStableFunc(es, func(a, b mesh.Member) int { return cmp.Compare(a.Tags.Load, b.Tags.Load) })
+	var out []string
+	for _, e := range es {
+		if e.Name != n.cfg.Node.Name && e.Tags.C2S != "" {
+			out = append(out, dialAddr(e.Tags.C2S, e.Addr))
+		}
+	}
+	return out
 }
 
 // drainStateLocked is the drain's state with the current stream count.

@@ -10,31 +10,12 @@ import (
 
 	"github.com/meridian-xmpp/meridian/core/admin"
 	"github.com/meridian-xmpp/meridian/internal/xmpptest"
-	"github.com/meridian-xmpp/meridian/xmpp/stanza"
 )
 
 // streamError reads until the stream error and returns it.
 func streamError(t *testing.T, c *xmpptest.Conn) string {
 	t.Helper()
-	for range 20 {
-		el, err := c.TryNext()
-		if err != nil {
-			t.Fatalf("no stream error: %v", err)
-		}
-		if el.Space == stanza.NSStream && el.Local == "error" {
-			if h := el.Child(stanza.NSStreams, stanza.SeeOtherHost); h != nil {
-				c.ExpectClosed()
-				return "see-other-host " + h.Text
-			}
-			if el.Child(stanza.NSStreams, stanza.SystemShutdown) != nil {
-				c.ExpectClosed()
-				return "system-shutdown"
-			}
-			t.Fatalf("stream error %s", el)
-		}
-	}
-	t.Fatal("no stream error")
-	return ""
+	return c.EndedWith()
 }
 
 // waitDrained waits, with a generous deadline, for the node to report drained.

@@ -59,6 +59,9 @@ func (n *Node) meshTags() mesh.Tags {
 	if a := n.Addrs("http"); len(a) > 0 {
 		t.HTTP = n.reachable(a[0].String())
 	}
+	if a := n.Addrs("c2s"); len(a) > 0 {
+		t.C2S = n.reachable(a[0].String())
+	}
 	return t
 }
 

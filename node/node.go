@@ -174,7 +174,7 @@ func (n *Node) Start() error {
 		n.Shutdown(context.Background())
 		return err
 	}
-	n.startCluster()
+	n.followMesh()
 	if err := n.startAdmin(); err != nil {
 		n.Shutdown(context.Background())
 		return err

@@ -148,7 +148,7 @@ func (n *Node) coreAddrs() []string {
 		}
 		from = "mesh region " + n.cfg.Mesh.Region
 		for _, c := range m.Cores(n.cfg.Mesh.Region) {
-			if a := linkAddr(c.Tags.Link, c.Addr); a != "" {
+			if a := dialAddr(c.Tags.Link, c.Addr); a != "" {
 				addrs = append(addrs, a)
 			}
 		}
@@ -170,11 +170,11 @@ func (n *Node) coreAddrs() []string {
 	return addrs
 }
 
-// linkAddr is the address to dial for a core's link tag: the tag, with an
-// unspecified host (a core bound to 0.0.0.0 without a specific mesh
-// address) replaced by the host of the core's mesh address. "" when the
-// core announces no link.
-func linkAddr(tag, meshAddr string) string {
+// dialAddr is the address to dial for a member's address tag (link,
+// c2s): the tag, with an unspecified host (a node bound to 0.0.0.0
+// without a specific mesh address) replaced by the host of the member's
+// mesh address. "" when the member announces no such address.
+func dialAddr(tag, meshAddr string) string {
 	host, port, err := net.SplitHostPort(tag)
 	if err != nil {
 		return ""

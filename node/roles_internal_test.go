@@ -48,8 +48,8 @@ func TestLinkAddr(t *testing.T) {
 		{"core-1.example:5270", "10.0.0.9:7946", "core-1.example:5270"},
 		{"", "10.0.0.9:7946", ""},
 	} {
-		if got := linkAddr(tc.tag, tc.mesh); got != tc.want {
-			t.Errorf("linkAddr(%q, %q) = %q, want %q", tc.tag, tc.mesh, got, tc.want)
+		if got := dialAddr(tc.tag, tc.mesh); got != tc.want {
+			t.Errorf("dialAddr(%q, %q) = %q, want %q", tc.tag, tc.mesh, got, tc.want)
 		}
 	}
 }

@@ -104,19 +104,11 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// subscribeBoth makes a and b subscribe to each other (RFC 6121 §3) and
-// checks that each sees the other's available presence; both must have
-// sent initial presence.
+// subscribeBoth makes a and b subscribe to each other and checks that
+// each sees the other's available presence.
 func subscribeBoth(t *testing.T, a, b *xmpptest.Conn) {
 	t.Helper()
-	bare := func(c *xmpptest.Conn) string { return strings.SplitN(c.JID, "/", 2)[0] }
-	for _, p := range [][2]*xmpptest.Conn{{a, b}, {b, a}} {
-		from, to := p[0], p[1]
-		from.Send("<presence to='" + bare(to) + "' type='subscribe'/>")
-		expectPresence(t, to, bare(from), "subscribe")
-		to.Send("<presence to='" + bare(from) + "' type='subscribed'/>")
-		expectPresence(t, from, to.JID, "")
-	}
+	xmpptest.SubscribeBoth(a, b)
 }
 
 // chatTo sends a message from a to b's full JID and expects b to get it.

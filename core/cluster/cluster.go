@@ -49,6 +49,11 @@ type Options struct {
 	// MaxQueue bounds the stanzas queued for one peer; past it a stanza is
 	// handled here (stored or bounced). 0: 65536.
 	MaxQueue int
+	// Grace is how long the sessions of a core that left stay in the
+	// registry, so that their edges can reopen them on other cores before
+	// stanzas to them are stored offline; stanzas to them wait meanwhile.
+	// 0: 15 s (more than the edge link's 10 s idle timeout).
+	Grace time.Duration
 }
 
 // Cluster is one core's view of its region. Build it with New, give it a
@@ -64,6 +69,11 @@ type Cluster struct {
 	mu    sync.RWMutex
 	peers map[string]*peer
 	done  bool
+	drops map[string]*time.Timer // cores that left, whose entries go after Grace
+
+	lmu   sync.Mutex
+	limbo []parked // stanzas for sessions whose core is gone, in order
+	lwake chan struct{}
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -83,9 +93,13 @@ func New(o Options) *Cluster {
 	if o.Refresh <= 0 {
 		o.Refresh = 30 * time.Second
 	}
+	if o.Grace <= 0 {
+		o.Grace = 15 * time.Second
+	}
 	return &Cluster{
 		o: o, log: o.Logger.With("component", "cluster"),
-		peers: map[string]*peer{}, stop: make(chan struct{}),
+		peers: map[string]*peer{}, drops: map[string]*time.Timer{},
+		stop: make(chan struct{}), lwake: make(chan struct{}, 1),
 	}
 }
 
@@ -94,8 +108,9 @@ func New(o Options) *Cluster {
 // (whose replicas talk through this cluster), nil for Redis.
 func (c *Cluster) Attach(reg registry.Registry, mem *registry.Memory) {
 	c.reg, c.mem = reg, mem
-	c.wg.Add(1)
+	c.wg.Add(2)
 	go c.refreshLoop()
+	go c.limboLoop()
 }
 
 // Places returns the registry places of the core's bound sessions: what
@@ -128,12 +143,19 @@ func (c *Cluster) Close() {
 	c.done = true
 	ps := c.peers
 	c.peers = map[string]*peer{}
+	for _, t := range c.drops {
+		t.Stop()
+	}
 	c.mu.Unlock()
 	close(c.stop)
 	for _, p := range ps {
 		p.close()
 	}
 	c.wg.Wait()
+	// What still waits for a session to reappear is handled here.
+	for _, pk := range c.takeLimbo() {
+		c.o.Core.RouteInbound(context.Background(), pk.st)
+	}
 }
 
 // SetPeers sets the region's other cores: node name → link address. A new
@@ -155,6 +177,10 @@ func (c *Cluster) SetPeers(addrs map[string]string) {
 			p.setAddr(addr)
 			continue
 		}
+		if t := c.drops[name]; t != nil {
+			t.Stop() // back within the grace period: its sessions stay
+			delete(c.drops, name)
+		}
 		p := newPeer(c, name, addr)
 		c.peers[name] = p
 		added = append(added, p)
@@ -163,6 +189,7 @@ func (c *Cluster) SetPeers(addrs map[string]string) {
 		if _, ok := addrs[name]; !ok {
 			delete(c.peers, name)
 			gone = append(gone, p)
+			c.drops[name] = time.AfterFunc(c.o.Grace, func() { c.dropNode(name) })
 		}
 	}
 	c.mu.Unlock()
@@ -177,9 +204,8 @@ func (c *Cluster) SetPeers(addrs map[string]string) {
 		}
 	}
 	for _, p := range gone {
-		c.log.Warn("cluster: core left", "peer", p.name)
+		c.log.Warn("cluster: core left; its sessions are dropped after the grace period unless their edges move them", "peer", p.name, "grace", c.o.Grace)
 		p.close()
-		c.dropNode(p.name)
 	}
 }
 
@@ -205,6 +231,12 @@ func (c *Cluster) snapshot(p *peer) {
 }
 
 func (c *Cluster) dropNode(name string) {
+	c.mu.Lock()
+	if t := c.drops[name]; t != nil {
+		delete(c.drops, name)
+	}
+	c.mu.Unlock()
+	defer c.kick()
 	if c.mem != nil {
 		c.mem.PeerLeft(name)
 		return
@@ -262,12 +294,35 @@ func (c *Cluster) Locate(ctx context.Context, to jid.JID) string {
 			c.logErr("lookup", err)
 			return ""
 		}
-		if ok && c.live(p.Core) {
-			return p.Core
+		if ok && p.Core != c.o.Node {
+			return p.Core // a core that is gone: Forward parks the stanza
 		}
 		return ""
 	}
-	return c.home(ctx, to)
+	if node := c.home(ctx, to); node != "" {
+		return node
+	}
+	return c.lost(ctx, to)
+}
+
+// lost names a core that is not a peer (any more, or not yet) holding
+// sessions of the user, when no live core does: the stanza waits for
+// those sessions to move or be dropped.
+func (c *Cluster) lost(ctx context.Context, bare jid.JID) string {
+	places, err := c.reg.Sessions(ctx, bare)
+	if err != nil {
+		c.logErr("sessions", err)
+		return ""
+	}
+	for _, p := range places {
+		if p.Core == c.o.Node {
+			return ""
+		}
+	}
+	for _, p := range places {
+		return p.Core
+	}
+	return ""
 }
 
 // home names the live core other than this one that holds the user's
@@ -298,8 +353,13 @@ func (c *Cluster) home(ctx context.Context, bare jid.JID) string {
 	return best
 }
 
-// Forward implements core.Cluster.
+// Forward implements core.Cluster. A stanza for a core that is not a
+// peer, or while others wait, is parked (limbo.go).
 func (c *Cluster) Forward(node string, st *stanza.Stanza) {
+	if c.parkedAny() || !c.live(node) {
+		c.park(st)
+		return
+	}
 	if p := c.peer(node); p != nil && p.enqueue(item{kind: itemStanza, st: st}) {
 		return
 	}
@@ -363,28 +423,38 @@ func (c *Cluster) Unbound(ctx context.Context, b core.BoundSession) bool {
 // another core took over meanwhile is ended here.
 func (c *Cluster) refreshLoop() {
 	defer c.wg.Done()
-	t := time.NewTicker(c.o.Refresh)
+	c.every(c.o.Refresh, nil, c.refresh)
+}
+
+func (c *Cluster) refresh() {
+	places := c.Places()
+	if len(places) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	lost, err := c.reg.Refresh(ctx, places)
+	cancel()
+	if err != nil {
+		c.logErr("refresh", err)
+		return
+	}
+	for _, p := range lost {
+		c.o.Core.EndSession(p.JID, &stanza.StreamError{Condition: stanza.Conflict, Text: "the resource is bound on another core"})
+	}
+}
+
+// every runs fn every d, and whenever wake fires, until Close.
+func (c *Cluster) every(d time.Duration, wake <-chan struct{}, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-c.stop:
 			return
 		case <-t.C:
+		case <-wake:
 		}
-		places := c.Places()
-		if len(places) == 0 {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		lost, err := c.reg.Refresh(ctx, places)
-		cancel()
-		if err != nil {
-			c.logErr("refresh", err)
-			continue
-		}
-		for _, p := range lost {
-			c.o.Core.EndSession(p.JID, &stanza.StreamError{Condition: stanza.Conflict, Text: "the resource is bound on another core"})
-		}
+		fn()
 	}
 }
 

@@ -129,22 +129,16 @@ func (p *peer) run() {
 	}
 }
 
-// giveBack handles the stanzas of a batch the peer never took: routed
-// again (the peer is no longer a candidate once it left) or, when the
-// peer is still listed but unreachable, delivered on this core's side.
+// giveBack parks the stanzas of a batch the peer never took: they go
+// where their recipients' sessions are once the edges moved them, or are
+// stored here if those sessions end (limbo.go).
 func (p *peer) giveBack(batch []item) {
-	ctx := context.Background()
-	gone := p.c.peer(p.name) != p
 	for _, it := range batch {
 		if it.kind != itemStanza {
 			continue
 		}
 		metrics.ClusterForwards.WithLabelValues("returned").Inc()
-		if gone {
-			p.c.o.Core.Route(ctx, it.st)
-		} else {
-			p.c.o.Core.RouteInbound(ctx, it.st)
-		}
+		p.c.park(it.st)
 	}
 }
 

@@ -46,7 +46,11 @@ func (c *client) drain(args []string) error {
 	}
 	if name := fs.Arg(0); name != "" {
 		var s admin.Status
-		if err := c.call("GET", "/v1/status", nil, &s); err != nil {
+		asJSON := c.json
+		c.json = false // the guard's answer is not the command's output
+		err := c.call("GET", "/v1/status", nil, &s)
+		c.json = asJSON
+		if err != nil {
 			return err
 		}
 		if s.Node != name {

@@ -1,10 +1,12 @@
 package ctl_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/meridian-xmpp/meridian/core/admin"
 	"github.com/meridian-xmpp/meridian/internal/xmpptest"
 )
 
@@ -38,8 +40,16 @@ func TestDrain(t *testing.T) {
 	if s.Draining() {
 		t.Fatal("a refused command started a drain")
 	}
-	code, out, e := run(t, "", append(remote, "drain", "--timeout=2m", "--period=0s", "--to=edge-b.example.net:5222", "edge-a")...)
-	if code != 0 || !strings.Contains(out, "<see-other-host/> to edge-b.example.net:5222") || !strings.Contains(out, "1 streams left") {
+	// --json prints the drain's state only (the name check's answer is
+	// not output), and the drain starts.
+	code, out, e := run(t, "", append(remote, "--json", "drain", "--timeout=2m", "--period=0s", "--to=edge-b.example.net:5222", "edge-a")...)
+	var st admin.DrainState
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || !st.Draining || st.Streams != 1 || len(st.Redirect) != 1 || st.Redirect[0] != "edge-b.example.net:5222" {
+		t.Fatalf("drain --json: %d %q %q", code, out, e)
+	}
+	// Again, as a table: the drain under way.
+	code, out, e = run(t, "", append(remote, "drain", "edge-a")...)
+	if code != 0 || !strings.Contains(out, "<see-other-host/> to edge-b.example.net:5222") || !strings.Contains(out, "streams left") {
 		t.Fatalf("drain: %d %q %q", code, out, e)
 	}
 	a.Net.SetReadDeadline(time.Now().Add(30 * time.Second))

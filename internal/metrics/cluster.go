@@ -5,12 +5,12 @@ import "github.com/prometheus/client_golang/prometheus"
 // Core cluster metrics (core/cluster).
 var (
 	// ClusterForwards counts stanzas between the cores of a region, by
-	// result: queued and sent (to a peer), received (from one), returned
+	// result: queued and sent (to a peer), received (from one), parked (waiting for a session on a core that is gone to move), returned
 	// (a peer never took them: routed again here), kept (no peer to take
 	// them: handled here).
 	ClusterForwards = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: ns, Subsystem: "cluster", Name: "forwards_total",
-		Help: "Stanzas between the cores of the region by result (queued, sent, received, returned, kept).",
+		Help: "Stanzas between the cores of the region by result (queued, sent, received, returned, parked, kept).",
 	}, []string{"result"})
 	// ClusterErrors counts failures between cores and of the registry, by
 	// operation.
@@ -28,7 +28,7 @@ var (
 
 func init() {
 	Registry.MustRegister(ClusterForwards, ClusterErrors, ClusterRelays)
-	for _, r := range []string{"queued", "sent", "received", "returned", "kept"} {
+	for _, r := range []string{"queued", "sent", "received", "returned", "parked", "kept"} {
 		ClusterForwards.WithLabelValues(r)
 	}
 }

@@ -128,6 +128,21 @@ func (c *Client) Connected() string {
 	return c.cc.core
 }
 
+// Abandon drops the connection when it is to the named core (the mesh
+// says that core failed or left): the sessions move to the next core at
+// once instead of after the idle timeout. It reports whether it did.
+func (c *Client) Abandon(core string) bool {
+	c.mu.Lock()
+	cc := c.cc
+	c.mu.Unlock()
+	if cc == nil || cc.core != core {
+		return false
+	}
+	c.log.Warn("core left the mesh; moving sessions", "core", core)
+	cc.qc.CloseWithError(codeShutdown, "core left the mesh")
+	return true
+}
+
 // run keeps a connection: it dials the cores in turn and, when the
 // connection it has ends, starts with the next one.
 func (c *Client) run() {

@@ -7,6 +7,9 @@
 #   scripts/cluster.sh start    build, start everything, create demo users
 #   scripts/cluster.sh status   what runs, and the mesh as core-1 sees it
 #   scripts/cluster.sh stop     stop everything (the data stays)
+#   scripts/cluster.sh restart-redis
+#                               restart Redis empty: the cores record their
+#                               sessions again
 #   scripts/cluster.sh clean    stop, then remove the cluster's directory
 #
 # Environment:
@@ -22,6 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 dir=${MERIDIAN_CLUSTER_DIR:-.cluster}
+if [[ -d $dir ]]; then dir=$(cd "$dir" && pwd); fi # redis-server changes directory
 base=${MERIDIAN_CLUSTER_PORT:-15200}
 GO=${GO:-go}
 nodes=(core-1 core-2 core-3 edge-1 edge-2)
@@ -113,6 +117,41 @@ wait_ready() { # wait_ready NAME INDEX
 	return 1
 }
 
+# Redis without persistence: a restart loses every entry, and the cores
+# record their sessions again (restart-redis shows it).
+start_redis() {
+	local redis=${MERIDIAN_REDIS_SERVER:-$(command -v redis-server || true)}
+	if [[ -z $redis ]]; then
+		echo "cluster: redis-server not found: run make deps (or apt-get install redis-server)" >&2
+		exit 1
+	fi
+	mkdir -p "$dir/redis"
+	rm -f "$dir/redis/pid"
+	"$redis" --bind 127.0.0.1 --port "$base" --save '' --appendonly no \
+		--dir "$dir/redis" --logfile "$dir/redis/log" --daemonize yes --pidfile "$dir/redis/pid"
+	for _ in $(seq 1 50); do
+		[[ -s $dir/redis/pid ]] && break
+		sleep 0.1
+	done
+	echo "cluster: redis on 127.0.0.1:$base"
+}
+
+stop_one() { # stop_one NAME
+	local f=$dir/$1/pid
+	if pid_alive "$f"; then
+		kill -TERM "$(cat "$f")"
+		for _ in $(seq 1 100); do
+			pid_alive "$f" || break
+			sleep 0.1
+		done
+		if pid_alive "$f"; then
+			kill -KILL "$(cat "$f")" || true
+		fi
+		echo "cluster: stopped $1"
+	fi
+	rm -f "$f"
+}
+
 start() {
 	mkdir -p "$dir" bin
 	dir=$(cd "$dir" && pwd)
@@ -125,19 +164,7 @@ start() {
 	echo "cluster: building bin/meridian and bin/meridianctl"
 	"$GO" build -o bin/ ./cmd/meridian ./cmd/meridianctl
 
-	local redis=${MERIDIAN_REDIS_SERVER:-$(command -v redis-server || true)}
-	if [[ -z $redis ]]; then
-		echo "cluster: redis-server not found: run make deps (or apt-get install redis-server)" >&2
-		exit 1
-	fi
-	mkdir -p "$dir/redis"
-	"$redis" --bind 127.0.0.1 --port "$base" --save '' --appendonly no \
-		--dir "$dir/redis" --logfile "$dir/redis/log" --daemonize yes --pidfile "$dir/redis/pid"
-	for _ in $(seq 1 50); do
-		[[ -s $dir/redis/pid ]] && break
-		sleep 0.1
-	done
-	echo "cluster: redis on 127.0.0.1:$base"
+	start_redis
 
 	local k=0
 	for n in "${nodes[@]}"; do
@@ -187,19 +214,7 @@ status() {
 stop() {
 	# Edges first (their clients get <system-shutdown/>), then the cores.
 	for n in edge-2 edge-1 core-3 core-2 core-1 redis; do
-		local f=$dir/$n/pid
-		if pid_alive "$f"; then
-			kill -TERM "$(cat "$f")"
-			for _ in $(seq 1 100); do
-				pid_alive "$f" || break
-				sleep 0.1
-			done
-			if pid_alive "$f"; then
-				kill -KILL "$(cat "$f")" || true
-			fi
-			echo "cluster: stopped $n"
-		fi
-		rm -f "$f"
+		stop_one "$n"
 	done
 }
 
@@ -207,12 +222,16 @@ case ${1:-} in
 start) start ;;
 status) status ;;
 stop) stop ;;
+restart-redis)
+	stop_one redis
+	start_redis
+	;;
 clean)
 	stop
 	rm -rf "$dir"
 	;;
 *)
-	echo "usage: $0 start|status|stop|clean" >&2
+	echo "usage: $0 start|status|stop|restart-redis|clean" >&2
 	exit 2
 	;;
 esac

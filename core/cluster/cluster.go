@@ -283,7 +283,13 @@ func (c *Cluster) logErr(op string, err error) {
 	}
 }
 
-// Locate implements core.Cluster.
+// registryDown is what Locate answers while the registry cannot be
+// read: no core has that name, so Forward parks the stanza until the
+// registry answers again (or the grace period ends).
+const registryDown = "\x00registry-unavailable"
+
+// Locate implements core.Cluster. It may name a core that is not a peer
+// (gone, or not seen yet): Forward parks the stanza.
 func (c *Cluster) Locate(ctx context.Context, to jid.JID) string {
 	if c.reg == nil {
 		return ""
@@ -292,65 +298,49 @@ func (c *Cluster) Locate(ctx context.Context, to jid.JID) string {
 		p, ok, err := c.reg.Lookup(ctx, to)
 		if err != nil {
 			c.logErr("lookup", err)
-			return ""
+			return registryDown
 		}
 		if ok && p.Core != c.o.Node {
-			return p.Core // a core that is gone: Forward parks the stanza
+			return p.Core
 		}
 		return ""
 	}
-	if node := c.home(ctx, to); node != "" {
-		return node
-	}
-	return c.lost(ctx, to)
-}
-
-// lost names a core that is not a peer (any more, or not yet) holding
-// sessions of the user, when no live core does: the stanza waits for
-// those sessions to move or be dropped.
-func (c *Cluster) lost(ctx context.Context, bare jid.JID) string {
-	places, err := c.reg.Sessions(ctx, bare)
+	places, err := c.reg.Sessions(ctx, to)
 	if err != nil {
 		c.logErr("sessions", err)
-		return ""
+		return registryDown
 	}
-	for _, p := range places {
-		if p.Core == c.o.Node {
-			return ""
-		}
+	live, gone := c.home(places)
+	if live != "" {
+		return live
 	}
-	for _, p := range places {
-		return p.Core
-	}
-	return ""
+	return gone
 }
 
-// home names the live core other than this one that holds the user's
-// sessions: the one with the available session of highest priority, else
-// any. "" when the user has none elsewhere or one here.
-func (c *Cluster) home(ctx context.Context, bare jid.JID) string {
-	places, err := c.reg.Sessions(ctx, bare)
-	if err != nil {
-		c.logErr("sessions", err)
-		return ""
-	}
-	best, bestAvail, bestPrio := "", false, 0
+// home picks, among a user's places, the live core other than this one
+// that holds the user's sessions: the one with the available session of
+// highest priority, else any; gone names a core that is not a peer (any
+// more, or not yet) holding some, for when no live core does. Both are ""
+// when the user has a session here.
+func (c *Cluster) home(places []registry.Place) (live, gone string) {
+	bestAvail, bestPrio := false, 0
 	for _, p := range places {
 		if p.Core == c.o.Node {
-			return ""
+			return "", ""
 		}
 		if !c.live(p.Core) {
+			gone = p.Core
 			continue
 		}
-		better := best == "" ||
+		better := live == "" ||
 			(p.Available && !bestAvail) ||
 			(p.Available == bestAvail && p.Priority > bestPrio) ||
-			(p.Available == bestAvail && p.Priority == bestPrio && p.Core < best)
+			(p.Available == bestAvail && p.Priority == bestPrio && p.Core < live)
 		if better {
-			best, bestAvail, bestPrio = p.Core, p.Available, p.Priority
+			live, bestAvail, bestPrio = p.Core, p.Available, p.Priority
 		}
 	}
-	return best
+	return live, gone
 }
 
 // Forward implements core.Cluster. A stanza for a core that is not a

@@ -182,7 +182,11 @@ func (l linkCore) Cluster(ctx context.Context, from string, req []byte) ([]byte,
 // failed) is bound here: the edge chose this core.
 func (l linkCore) Open(ctx context.Context, req link.OpenRequest, sink link.Sink) (link.Session, error) {
 	if !req.Reopen && l.c.reg != nil {
-		if home := l.c.home(ctx, req.User.Bare()); home != "" {
+		places, err := l.c.reg.Sessions(ctx, req.User.Bare())
+		if err != nil {
+			l.c.logErr("sessions", err)
+		}
+		if home, _ := l.c.home(places); home != "" {
 			if p := l.c.peer(home); p != nil {
 				s, err := p.client.Open(ctx, req, sink)
 				var se *stanza.Error

@@ -377,12 +377,16 @@ func (r *Redis) monitor(every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var runID string
-	for {
-		select {
-		case <-r.stop:
-			return
-		case <-t.C:
-		case <-r.kick:
+	// The first check runs at once: a restart within the first interval
+	// must not go unnoticed for want of a run_id to compare with.
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-r.stop:
+				return
+			case <-t.C:
+			case <-r.kick:
+			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), every+time.Second)
 		id, err := r.runID(ctx)

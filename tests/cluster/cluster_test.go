@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -72,7 +73,7 @@ func startCluster(t *testing.T) *cluster {
 	c := &cluster{t: t, dir: t.TempDir(), base: freeBase(t), root: root}
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, n := range []string{"core-1", "core-2", "core-3", "edge-1", "edge-2"} {
+			for _, n := range []string{"core-1", "core-2", "core-3", "edge-1", "edge-2", "redis"} {
 				b, _ := os.ReadFile(filepath.Join(c.dir, n, "log"))
 				t.Logf("--- %s log (last 4 KB)\n%s", n, tail(b, 4096))
 			}
@@ -114,6 +115,23 @@ func (c *cluster) pid(name string) int {
 		c.t.Fatal(err)
 	}
 	return p
+}
+
+// metric reads a counter from core k's /metrics (0 when absent).
+func (c *cluster) metric(k int, series string) float64 {
+	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(c.base+20+k) + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
 }
 
 func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
@@ -215,6 +233,24 @@ func TestLocalCluster(t *testing.T) {
 	if aCore == "" || bCore == "" {
 		t.Fatalf("sessions not found on the cores: alice %q, bob %q", aCore, bCore)
 	}
+
+	// Redis restarts empty: each core notices (counted), records its
+	// sessions again, and the users still reach each other across cores.
+	c.script("restart-redis")
+	restarted := time.Now()
+	waitFor(t, "every core recorded its sessions in the new Redis", 20*time.Second, func() bool {
+		for k := 1; k <= 3; k++ {
+			if c.metric(k, `meridian_registry_resyncs_total{backend="redis"}`) < 1 {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("redis restarted; every core registered its sessions again within %s", time.Since(restarted).Round(10*time.Millisecond))
+	alice.Send("<message type='chat' to='" + bob.Bare() + "'><body>after redis</body></message>")
+	expectBody(t, bob, "after redis")
+	bob.Send("<message type='chat' to='" + alice.Bare() + "'><body>after redis too</body></message>")
+	expectBody(t, alice, "after redis too")
 
 	// A core is killed mid-conversation: bob's. alice keeps sending; bob's
 	// session moves to another core with his stream kept, and every

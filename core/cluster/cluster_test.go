@@ -1,0 +1,213 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/meridian-xmpp/meridian/core"
+	"github.com/meridian-xmpp/meridian/core/registry"
+	"github.com/meridian-xmpp/meridian/internal/metrics"
+	"github.com/meridian-xmpp/meridian/link"
+	"github.com/meridian-xmpp/meridian/link/wire"
+	"github.com/meridian-xmpp/meridian/storage"
+	_ "github.com/meridian-xmpp/meridian/storage/embedded"
+	"github.com/meridian-xmpp/meridian/xmpp/jid"
+	"github.com/meridian-xmpp/meridian/xmpp/stanza"
+	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
+)
+
+type sink struct {
+	mu     sync.Mutex
+	got    []*stanza.Stanza
+	closed *stanza.StreamError
+}
+
+func (s *sink) Deliver(st *stanza.Stanza) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.got = append(s.got, st)
+	return true
+}
+
+func (s *sink) Close(e *stanza.StreamError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = e
+}
+
+func (s *sink) bodies() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, st := range s.got {
+		if st.Kind == stanza.Message {
+			n++
+		}
+	}
+	return n
+}
+
+// newCluster is core-1 with an in-memory registry and no reachable peer:
+// peers are named with an address nobody serves.
+func newCluster(t *testing.T, grace time.Duration) (*Cluster, *core.Core, *registry.Memory) {
+	t.Helper()
+	st, err := storage.Open("embedded", t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	c, err := core.New(core.Options{Hosts: []string{"localhost"}, Stores: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := New(Options{Node: "core-1", Core: c, Grace: grace})
+	mem, err := registry.NewMemory(registry.MemoryOptions{Node: "core-1", TTL: time.Minute, Peers: cl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.Attach(mem, mem)
+	c.SetCluster(cl)
+	t.Cleanup(func() { cl.Close(); mem.Close() })
+	return cl, c, mem
+}
+
+func msg(to, body string) *stanza.Stanza {
+	el := xmltok.NewElement(stanza.NSClient, "message")
+	el.SetAttr("type", "chat")
+	el.SetAttr("from", "carol@localhost/x")
+	el.SetAttr("to", to)
+	b := xmltok.NewElement(stanza.NSClient, "body")
+	b.Text = body
+	el.Children = append(el.Children, b)
+	return stanza.FromElement(el)
+}
+
+// TestRequestsRefused: requests from a node that is not a peer, and
+// malformed batches from a peer, are refused and counted; nothing of a
+// malformed batch past the bad item is applied.
+func TestRequestsRefused(t *testing.T) {
+	cl, c, _ := newCluster(t, time.Minute)
+	ctx := context.Background()
+	k := &sink{}
+	s, err := c.Open(ctx, link.OpenRequest{User: jid.MustParse("alice@localhost"), Resource: "a"}, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Handle(stanza.FromElement(xmltok.NewElement(stanza.NSClient, "presence")))
+	good := encodeBatch([]item{{kind: itemStanza, st: msg("alice@localhost/a", "one")}})
+
+	notPeer := testutil.ToFloat64(metrics.ClusterErrors.WithLabelValues("not_peer"))
+	if _, err := cl.Cluster(ctx, "edge-1", good); !errors.Is(err, errNotPeer) {
+		t.Fatalf("request from a non-peer: %v", err)
+	}
+	if testutil.ToFloat64(metrics.ClusterErrors.WithLabelValues("not_peer")) != notPeer+1 || k.bodies() != 0 {
+		t.Fatal("a non-peer's request was not refused and counted")
+	}
+
+	cl.SetPeers(map[string]string{"core-2": "127.0.0.1:9"})
+	malformed := testutil.ToFloat64(metrics.ClusterErrors.WithLabelValues("malformed"))
+	bad := [][]byte{
+		append(append([]byte(nil), good...), 'Z'),                           // unknown item after a good one
+		append([]byte{reqBatch, itemStanza}, 0x05, 'x'),                     // truncated stanza
+		wire.AppendString([]byte{reqBatch, itemEnd}, "@@@"),                 // bad JID
+		append([]byte{reqBatch, itemUpdate}, 0x03, 'q', 'q', 'q'),           // bad update
+		append([]byte{reqBatch, itemStanza}, wire.AppendBytes(nil, nil)...), // empty stanza
+	}
+	for i, req := range bad {
+		if _, err := cl.Cluster(ctx, "core-2", req); err == nil {
+			t.Errorf("malformed batch %d accepted", i)
+		}
+	}
+	if got := testutil.ToFloat64(metrics.ClusterErrors.WithLabelValues("malformed")) - malformed; got != float64(len(bad)) {
+		t.Errorf("malformed counted %v times, want %d", got, len(bad))
+	}
+	// The good item before the bad one was applied, nothing else.
+	if k.bodies() != 1 {
+		t.Fatalf("alice got %d messages, want 1", k.bodies())
+	}
+	for _, req := range [][]byte{nil, {'?'}} {
+		if _, err := cl.Cluster(ctx, "core-2", req); err == nil {
+			t.Errorf("request %q accepted", req)
+		}
+	}
+	// A good batch from a peer is applied in order.
+	if _, err := cl.Cluster(ctx, "core-2", encodeBatch([]item{
+		{kind: itemStanza, st: msg("alice@localhost/a", "two")},
+		{kind: itemStanza, st: msg("alice@localhost", "three")},
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if k.bodies() != 3 {
+		t.Fatalf("alice got %d messages, want 3", k.bodies())
+	}
+}
+
+// TestLocateAndPark: the router's questions answered from the registry,
+// and stanzas for a session on a core that left wait for the session to
+// reappear (here: on this core) or for the core's entries to go.
+func TestLocateAndPark(t *testing.T) {
+	cl, c, mem := newCluster(t, 300*time.Millisecond)
+	ctx := context.Background()
+	cl.SetPeers(map[string]string{"core-2": "127.0.0.1:9"})
+	bob := jid.MustParse("bob@localhost/b")
+	// core-2 says bob is bound there.
+	mem.Apply("core-2", registry.Update{Op: registry.OpSet, Place: registry.Place{JID: bob, Core: "core-2", Edge: "edge-2", Stream: "s1", Available: true, BoundAt: time.Now()}})
+	if got := cl.Locate(ctx, bob); got != "core-2" {
+		t.Fatalf("Locate(full) = %q", got)
+	}
+	if got := cl.Locate(ctx, bob.Bare()); got != "core-2" {
+		t.Fatalf("Locate(bare) = %q", got)
+	}
+	if got := cl.Locate(ctx, jid.MustParse("nobody@localhost")); got != "" {
+		t.Fatalf("Locate(offline user) = %q", got)
+	}
+
+	// core-2 leaves: stanzas for bob are parked, in order (full JIDs: bob
+	// has not sent presence yet when they arrive).
+	cl.SetPeers(map[string]string{})
+	parked := testutil.ToFloat64(metrics.ClusterForwards.WithLabelValues("parked"))
+	c.Route(ctx, msg(bob.String(), "p1"))
+	c.Route(ctx, msg(bob.String(), "p2"))
+	if got := testutil.ToFloat64(metrics.ClusterForwards.WithLabelValues("parked")) - parked; got != 2 {
+		t.Fatalf("parked %v stanzas, want 2", got)
+	}
+	// bob's session reappears here (his edge moved it): both arrive, in
+	// order.
+	k := &sink{}
+	if _, err := c.Open(ctx, link.OpenRequest{User: bob.Bare(), Resource: "b", Reopen: true}, k); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for k.bodies() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("bob got %d parked messages, want 2", k.bodies())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	k.mu.Lock()
+	first, _ := k.got[len(k.got)-2].Element()
+	k.mu.Unlock()
+	if first.Child(stanza.NSClient, "body").Text != "p1" {
+		t.Fatalf("parked messages out of order: first %s", first)
+	}
+	if cl.parkedAny() {
+		t.Fatal("limbo not empty")
+	}
+	// After the grace period the entries of core-2 are gone.
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		places, _ := mem.Sessions(ctx, bob.Bare())
+		if len(places) == 1 && places[0].Core == "core-1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("places after the grace period: %+v", places)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

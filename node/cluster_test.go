@@ -171,13 +171,18 @@ func TestClusterDrainToOtherEdge(t *testing.T) {
 		t.Fatalf("alice's stream ended with %s", got)
 	}
 	waitDrained(t, e1.Node)
-	waitFor(t, "edge-1 out of the route view", func() bool {
+	waitFor(t, "edge-1 seen draining and out of the route view", func() bool {
 		for _, e := range e2.Mesh().Edges("eu") {
 			if e.Name == "edge-1" {
 				return false
 			}
 		}
-		return true
+		for _, m := range e2.Mesh().Members() {
+			if m.Name == "edge-1" {
+				return m.Tags.Draining && m.Status == "alive"
+			}
+		}
+		return false
 	})
 	a = xmpptest.Login(t, e2.C2S, "localhost", "alice", "secret", "a")
 	available(t, a)

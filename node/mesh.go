@@ -124,17 +124,19 @@ func adminMember(m mesh.Member) admin.Member {
 		return s
 	}
 	return admin.Member{
-		Name:    m.Name,
-		Roles:   nonNil(m.Tags.Roles),
-		Address: m.Addr,
-		Status:  string(m.Status),
-		Self:    m.Self,
-		Region:  m.Tags.Region,
-		Link:    m.Tags.Link,
-		HTTP:    m.Tags.HTTP,
-		Domains: nonNil(m.Tags.Domains),
-		Load:    m.Tags.Load,
-		Version: m.Tags.Version,
-		Problem: m.Problem,
+		Name:     m.Name,
+		Roles:    nonNil(m.Tags.Roles),
+		Address:  m.Addr,
+		Status:   string(m.Status),
+		Self:     m.Self,
+		Region:   m.Tags.Region,
+		Link:     m.Tags.Link,
+		HTTP:     m.Tags.HTTP,
+		C2S:      m.Tags.C2S,
+		Draining: m.Tags.Draining,
+		Domains:  nonNil(m.Tags.Domains),
+		Load:     m.Tags.Load,
+		Version:  m.Tags.Version,
+		Problem:  m.Problem,
 	}
 }

@@ -99,9 +99,12 @@ type Member struct {
 	Region  string   `json:"region"`
 	Link    string   `json:"link"`
 	HTTP    string   `json:"http"`
-	Domains []string `json:"domains"`
-	Load    int      `json:"load"`
-	Version string   `json:"version"`
+	C2S     string   `json:"c2s"`
+	// Draining: an edge in lame-duck drain, offered to no new client.
+	Draining bool     `json:"draining"`
+	Domains  []string `json:"domains"`
+	Load     int      `json:"load"`
+	Version  string   `json:"version"`
 	// Problem names a malformed tag; such a member is not routed to.
 	Problem string `json:"problem,omitempty"`
 }

@@ -277,16 +277,23 @@ func (c *client) mesh(args []string) error {
 		}
 		return s
 	}
-	c.table([]string{"NAME", "ADDRESS", "STATUS", "ROLES", "REGION", "LINK", "HTTP", "DOMAINS", "LOAD", "VERSION", ""}, len(out.Members), func(i int) []string {
+	c.table([]string{"NAME", "ADDRESS", "STATUS", "ROLES", "REGION", "LINK", "C2S", "HTTP", "DOMAINS", "LOAD", "VERSION", ""}, len(out.Members), func(i int) []string {
 		m := out.Members[i]
-		note := ""
-		switch {
-		case m.Problem != "":
-			note = "(not routed: " + m.Problem + ")"
-		case m.Self:
-			note = "(this node)"
+		var notes []string
+		if m.Problem != "" {
+			notes = append(notes, "not routed: "+m.Problem)
 		}
-		return []string{m.Name, m.Address, m.Status, dash(strings.Join(m.Roles, ",")), dash(m.Region), dash(m.Link), dash(m.HTTP),
+		if m.Draining {
+			notes = append(notes, "draining")
+		}
+		if m.Self {
+			notes = append(notes, "this node")
+		}
+		note := ""
+		if len(notes) > 0 {
+			note = "(" + strings.Join(notes, "; ") + ")"
+		}
+		return []string{m.Name, m.Address, m.Status, dash(strings.Join(m.Roles, ",")), dash(m.Region), dash(m.Link), dash(m.C2S), dash(m.HTTP),
 			dash(strings.Join(m.Domains, ",")), strconv.Itoa(m.Load), dash(m.Version), note}
 	})
 	return nil

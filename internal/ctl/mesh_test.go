@@ -34,14 +34,14 @@ func TestMeshMembers(t *testing.T) {
 		}
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		if len(lines) == 3 && strings.Contains(out, "mesh-b") {
-			for _, want := range []string{"NAME", "ADDRESS", "STATUS", "ROLES", "REGION", "LINK", "HTTP", "DOMAINS", "LOAD", "VERSION"} {
+			for _, want := range []string{"NAME", "ADDRESS", "STATUS", "ROLES", "REGION", "LINK", "C2S", "HTTP", "DOMAINS", "LOAD", "VERSION"} {
 				if !strings.Contains(lines[0], want) {
 					t.Errorf("header lacks %s: %q", want, lines[0])
 				}
 			}
 			for _, l := range lines[1:] {
 				f := strings.Fields(l)
-				if len(f) < 10 || f[2] != "alive" || f[3] != "edge,core" || f[4] != "eu" || f[7] != "localhost" {
+				if len(f) < 11 || f[2] != "alive" || f[3] != "edge,core" || f[4] != "eu" || !strings.HasPrefix(f[6], "127.0.0.1:") || f[8] != "localhost" {
 					t.Errorf("row %q", l)
 				}
 			}

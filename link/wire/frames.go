@@ -129,12 +129,13 @@ func DecodeOpen(p []byte) (link.OpenRequest, error) {
 	d := NewDec(p)
 	user := d.Bytes()
 	r := link.OpenRequest{Resource: d.String(), RemoteAddr: d.String(), Transport: d.String()}
-	switch d.Byte() {
-	case 0:
-	case 1:
-		r.Reopen = true
-	default:
-		if d.Err() == nil {
+	// The reopen flag came later: an Open without it is a first open.
+	if d.Err() == nil && d.Len() > 0 {
+		switch d.Byte() {
+		case 0:
+		case 1:
+			r.Reopen = true
+		default:
 			return r, fmt.Errorf("wire: Open: bad reopen flag")
 		}
 	}

@@ -107,3 +107,19 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestOpenReopenFlag: the reopen flag is optional (an Open from before it
+// existed is a first open) and only 0 or 1.
+func TestOpenReopenFlag(t *testing.T) {
+	p := AppendOpen(nil, link.OpenRequest{User: jid.MustParse("a@b"), Resource: "r", Reopen: true})[5:]
+	if r, err := DecodeOpen(p); err != nil || !r.Reopen {
+		t.Fatalf("with flag: %+v %v", r, err)
+	}
+	if r, err := DecodeOpen(p[:len(p)-1]); err != nil || r.Reopen || r.Resource != "r" {
+		t.Fatalf("without flag: %+v %v", r, err)
+	}
+	bad := append(append([]byte(nil), p[:len(p)-1]...), 2)
+	if _, err := DecodeOpen(bad); err == nil {
+		t.Fatal("reopen flag 2 accepted")
+	}
+}

@@ -119,6 +119,8 @@ func (n *Node) AdminHandler() http.Handler {
 		Drain: func(timeout, period time.Duration, redirect []string) (admin.DrainState, error) {
 			return n.adminDrain(timeout, period, redirect)
 		},
-		Draining: n.Draining,
+		Draining:     n.Draining,
+		LinkCore:     n.LinkConnected,
+		ClusterPeers: n.ClusterPeers,
 	})
 }

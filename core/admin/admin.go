@@ -51,6 +51,10 @@ type Node struct {
 	// nil: the node cannot drain. Draining reports one under way.
 	Drain    func(timeout, period time.Duration, redirect []string) (DrainState, error)
 	Draining func() bool
+	// LinkCore names the core an edge-only node's link is connected to;
+	// ClusterPeers the other cores of a clustered core. nil: none.
+	LinkCore     func() string
+	ClusterPeers func() []string
 }
 
 // Kicked is the stream error a session ended through the API gets: RFC

@@ -47,6 +47,12 @@ type Status struct {
 	Memory              Memory         `json:"memory"`
 	// Draining: a lame-duck drain is under way (POST /v1/drain).
 	Draining bool `json:"draining"`
+	// LinkCore is the core an edge-only node is connected to ("" when
+	// none, or on a node with its own core).
+	LinkCore string `json:"link_core"`
+	// ClusterPeers are the other cores a core exchanges stanzas and
+	// sessions with (empty when it runs alone).
+	ClusterPeers []string `json:"cluster_peers"`
 }
 
 // Memory is what the Go runtime holds.
@@ -82,6 +88,13 @@ func (a *api) status(w http.ResponseWriter, r *http.Request) {
 	}
 	if a.node.Draining != nil {
 		s.Draining = a.node.Draining()
+	}
+	if a.node.LinkCore != nil {
+		s.LinkCore = a.node.LinkCore()
+	}
+	s.ClusterPeers = []string{}
+	if a.node.ClusterPeers != nil {
+		s.ClusterPeers = append(s.ClusterPeers, a.node.ClusterPeers()...)
 	}
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)

@@ -254,6 +254,12 @@ func (c *client) status(args []string) error {
 		{"draining", strconv.FormatBool(s.Draining)},
 		{"memory", fmt.Sprintf("heap %.1f MiB, from the OS %.1f MiB", float64(s.Memory.HeapAllocBytes)/(1<<20), float64(s.Memory.SysBytes)/(1<<20))},
 	}
+	if s.LinkCore != "" {
+		rows = append(rows, [2]string{"link to core", s.LinkCore})
+	}
+	if len(s.ClusterPeers) > 0 {
+		rows = append(rows, [2]string{"cluster peers", strings.Join(s.ClusterPeers, ", ")})
+	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s:\t%s\n", r[0], r[1])

@@ -219,6 +219,23 @@ func login(t *testing.T, addr, user, res string) *xmpptest.Conn {
 func TestLocalCluster(t *testing.T) {
 	c := startCluster(t)
 
+	// Each core exchanges with the two others; each edge is linked to a core.
+	for _, n := range []string{"core-1", "core-2", "core-3", "edge-1", "edge-2"} {
+		var st struct {
+			LinkCore     string   `json:"link_core"`
+			ClusterPeers []string `json:"cluster_peers"`
+		}
+		waitFor(t, n+" joined its cluster or core", 20*time.Second, func() bool {
+			if c.admin(n, "GET", "/v1/status", &st) != 200 {
+				return false
+			}
+			if strings.HasPrefix(n, "core") {
+				return len(st.ClusterPeers) == 2
+			}
+			return strings.HasPrefix(st.LinkCore, "core-")
+		})
+	}
+
 	// Independent clients on two edges: they subscribe to each other, see
 	// each other's presence and chat.
 	alice := login(t, c.c2s(1), "alice", "laptop")

@@ -20,6 +20,9 @@
 #                          metrics), +30+k (link, cores), +40+k (c2s,
 #                          edges), +50+k (direct TLS), +60+k (web: WebSocket,
 #                          BOSH, client API)
+#   MERIDIAN_CLUSTER_REGISTRY  the cores' session registry: redis (default)
+#                          or memory (replicated between the cores; Redis is
+#                          then not started)
 #   MERIDIAN_REDIS_SERVER  the redis-server binary (default: from PATH)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +30,12 @@ cd "$(dirname "$0")/.."
 dir=${MERIDIAN_CLUSTER_DIR:-.cluster}
 if [[ -d $dir ]]; then dir=$(cd "$dir" && pwd); fi # redis-server changes directory
 base=${MERIDIAN_CLUSTER_PORT:-15200}
+registry=${MERIDIAN_CLUSTER_REGISTRY:-redis}
+case $registry in redis | memory) ;; *)
+	echo "cluster: MERIDIAN_CLUSTER_REGISTRY must be redis or memory" >&2
+	exit 2
+	;;
+esac
 GO=${GO:-go}
 nodes=(core-1 core-2 core-3 edge-1 edge-2)
 users=(alice bob carol)
@@ -43,7 +52,7 @@ port() { # port KIND INDEX
 # The nodes refuse unknown MERIDIAN_ variables: this script's own are not
 # passed on. (A command, not a function: started in the background, its
 # pid is the node's own.)
-run=(env -u MERIDIAN_CLUSTER_DIR -u MERIDIAN_CLUSTER_PORT -u MERIDIAN_REDIS_SERVER)
+run=(env -u MERIDIAN_CLUSTER_DIR -u MERIDIAN_CLUSTER_PORT -u MERIDIAN_CLUSTER_REGISTRY -u MERIDIAN_REDIS_SERVER)
 
 pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
@@ -82,7 +91,7 @@ EOF
 listen = "127.0.0.1:$(port link "$k")"
 
 [cluster]
-registry = "redis"
+registry = "$registry"
 redis_url = "redis://127.0.0.1:$base/0"
 EOF
 	else
@@ -164,7 +173,7 @@ start() {
 	echo "cluster: building bin/meridian and bin/meridianctl"
 	"$GO" build -o bin/ ./cmd/meridian ./cmd/meridianctl
 
-	start_redis
+	if [[ $registry == redis ]]; then start_redis; fi
 
 	local k=0
 	for n in "${nodes[@]}"; do

@@ -30,10 +30,11 @@ import (
 
 // cluster is a running local cluster.
 type cluster struct {
-	t    *testing.T
-	dir  string
-	base int
-	root string // the repository
+	t        *testing.T
+	dir      string
+	base     int
+	root     string // the repository
+	registry string // redis or memory
 }
 
 // freeBase finds a first port with the 70 after it free on loopback (TCP
@@ -65,12 +66,12 @@ func freeBase(t *testing.T) int {
 	return 0
 }
 
-func startCluster(t *testing.T) *cluster {
+func startCluster(t *testing.T, registry string) *cluster {
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, dir: t.TempDir(), base: freeBase(t), root: root}
+	c := &cluster{t: t, dir: t.TempDir(), base: freeBase(t), root: root, registry: registry}
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, n := range []string{"core-1", "core-2", "core-3", "edge-1", "edge-2", "redis"} {
@@ -94,7 +95,7 @@ func tail(b []byte, n int) []byte {
 func (c *cluster) script(verb string) string {
 	cmd := exec.Command(filepath.Join(c.root, "scripts/cluster.sh"), verb)
 	cmd.Dir = c.root
-	cmd.Env = append(os.Environ(), "MERIDIAN_CLUSTER_DIR="+c.dir, "MERIDIAN_CLUSTER_PORT="+strconv.Itoa(c.base))
+	cmd.Env = append(os.Environ(), "MERIDIAN_CLUSTER_DIR="+c.dir, "MERIDIAN_CLUSTER_PORT="+strconv.Itoa(c.base), "MERIDIAN_CLUSTER_REGISTRY="+c.registry)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		c.t.Fatalf("cluster.sh %s: %v\n%s", verb, err, out)
@@ -216,8 +217,16 @@ func login(t *testing.T, addr, user, res string) *xmpptest.Conn {
 	return c
 }
 
+// TestLocalCluster runs the scenario with each session registry: Redis
+// (restarted empty on the way), and in memory, replicated between the
+// cores over the link.
 func TestLocalCluster(t *testing.T) {
-	c := startCluster(t)
+	for _, registry := range []string{"redis", "memory"} {
+		t.Run(registry, func(t *testing.T) { localCluster(t, startCluster(t, registry)) })
+	}
+}
+
+func localCluster(t *testing.T, c *cluster) {
 
 	// Each core exchanges with the two others; each edge is linked to a core.
 	for _, n := range []string{"core-1", "core-2", "core-3", "edge-1", "edge-2"} {
@@ -253,21 +262,9 @@ func TestLocalCluster(t *testing.T) {
 
 	// Redis restarts empty: each core notices (counted), records its
 	// sessions again, and the users still reach each other across cores.
-	c.script("restart-redis")
-	restarted := time.Now()
-	waitFor(t, "every core recorded its sessions in the new Redis", 20*time.Second, func() bool {
-		for k := 1; k <= 3; k++ {
-			if c.metric(k, `meridian_registry_resyncs_total{backend="redis"}`) < 1 {
-				return false
-			}
-		}
-		return true
-	})
-	t.Logf("redis restarted; every core registered its sessions again within %s", time.Since(restarted).Round(10*time.Millisecond))
-	alice.Send("<message type='chat' to='" + bob.Bare() + "'><body>after redis</body></message>")
-	expectBody(t, bob, "after redis")
-	bob.Send("<message type='chat' to='" + alice.Bare() + "'><body>after redis too</body></message>")
-	expectBody(t, alice, "after redis too")
+	if c.registry == "redis" {
+		redisRestart(t, c, alice, bob)
+	}
 
 	// A core is killed mid-conversation: bob's. alice keeps sending; bob's
 	// session moves to another core with his stream kept, and every
@@ -358,4 +355,23 @@ func TestLocalCluster(t *testing.T) {
 	expectBody(t, bob, "welcome back")
 	bob.Send("<message type='chat' to='" + alice.JID + "'><body>same edge now</body></message>")
 	expectBody(t, alice, "same edge now")
+}
+
+func redisRestart(t *testing.T, c *cluster, alice, bob *xmpptest.Conn) {
+	t.Helper()
+	c.script("restart-redis")
+	restarted := time.Now()
+	waitFor(t, "every core recorded its sessions in the new Redis", 20*time.Second, func() bool {
+		for k := 1; k <= 3; k++ {
+			if c.metric(k, `meridian_registry_resyncs_total{backend="redis"}`) < 1 {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("redis restarted; every core registered its sessions again within %s", time.Since(restarted).Round(10*time.Millisecond))
+	alice.Send("<message type='chat' to='" + bob.Bare() + "'><body>after redis</body></message>")
+	expectBody(t, bob, "after redis")
+	bob.Send("<message type='chat' to='" + alice.Bare() + "'><body>after redis too</body></message>")
+	expectBody(t, alice, "after redis too")
 }

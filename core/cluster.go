@@ -23,15 +23,21 @@ type Cluster interface {
 	// per core. It never blocks on the peer: a stanza the peer cannot take
 	// comes back through Route once the peer is gone.
 	Forward(node string, st *stanza.Stanza)
+	// Deliver hands a stanza as it is to the session of a full JID on the
+	// named core (core.DeliverTo there; routed as usual when the session
+	// is not there): what a session that moved had not delivered.
+	Deliver(node string, full jid.JID, st *stanza.Stanza)
 	// Bound records a session that was just bound here. A session of the
 	// same full JID on another core is ended there.
 	Bound(ctx context.Context, b BoundSession)
 	// Presence records a session's availability and priority.
 	Presence(ctx context.Context, b BoundSession)
-	// Unbound removes a session that ended. It reports whether the full
-	// JID is bound on another core now (the edge moved the session there):
-	// then this core's ending is not the user's.
-	Unbound(ctx context.Context, b BoundSession) (moved bool)
+	// Unbound removes a session that ended. It reports whether the session
+	// moved: its full JID is bound on another core now, or handoff is set
+	// (this core is shutting down), the session's edge is a real edge and
+	// other cores exist for it to reopen the session on. Then this core's
+	// ending is not the user's.
+	Unbound(ctx context.Context, b BoundSession, handoff bool) (moved bool)
 }
 
 // BoundSession describes a session for the cluster's registry.

@@ -43,6 +43,8 @@ type session struct {
 	// closed is set when the session ends: from then on the router treats
 	// its full JID as unbound, while it is still being taken down.
 	closed atomic.Bool
+	// moved is set when it ended because it moved to another core.
+	moved atomic.Bool
 }
 
 var _ link.Session = (*session)(nil)
@@ -77,17 +79,19 @@ func (s *session) Close(undelivered []*stanza.Stanza) {
 	wasAvailable := s.available
 	s.mu.Unlock()
 	ctx := context.Background()
-	moved := false
-	if first && s.c.cluster != nil && s.stream != "" {
-		moved = s.c.cluster.Unbound(ctx, s.bound()) || s.c.handoff.Load()
+	if first && s.c.cluster != nil && s.stream != "" && s.c.cluster.Unbound(ctx, s.bound(), s.c.handoff.Load()) {
+		s.moved.Store(true)
 	}
-	if moved {
-		// The edge reopened this session on another core: the user did
-		// not leave. What this core could not hand to the edge goes to
-		// the session where it is now.
-		s.c.unbind(s)
+	if s.moved.Load() {
+		// The edge reopened this session on another core, or will (this
+		// core hands its sessions off): the user did not leave, so no
+		// unavailable presence. What this core could not hand to the edge
+		// goes to the session where it is now.
 		for _, st := range undelivered {
-			s.c.route(ctx, st, nil)
+			s.c.handOver(ctx, s, st)
+		}
+		if first {
+			s.c.closed(ctx, s)
 		}
 		return
 	}
@@ -102,17 +106,34 @@ func (s *session) Close(undelivered []*stanza.Stanza) {
 		s.c.redeliver(ctx, s, st)
 	}
 	if first {
-		last := s.c.unbind(s)
-		info := s.info()
-		s.mu.Lock()
-		status := s.status
-		s.mu.Unlock()
-		for _, h := range s.c.hooks {
-			if h.SessionClosed != nil {
-				h.SessionClosed(ctx, info, status, last)
-			}
+		s.c.closed(ctx, s)
+	}
+}
+
+// closed unbinds an ended session and tells the modules (they drop what
+// they kept for it).
+func (c *Core) closed(ctx context.Context, s *session) {
+	last := c.unbind(s)
+	info := s.info()
+	s.mu.Lock()
+	status := s.status
+	s.mu.Unlock()
+	for _, h := range c.hooks {
+		if h.SessionClosed != nil {
+			h.SessionClosed(ctx, info, status, last)
 		}
 	}
+}
+
+// handOver sends what a moved session had not delivered to the session
+// at its new core, as it is; when it is not registered anywhere else
+// (yet), as if the session had never been bound.
+func (c *Core) handOver(ctx context.Context, s *session, st *stanza.Stanza) {
+	if node := c.cluster.Locate(ctx, s.jid); node != "" {
+		c.cluster.Deliver(node, s.jid, st)
+		return
+	}
+	c.redeliver(ctx, s, st)
 }
 
 // redeliver routes a stanza that reached the edge of a session that ended

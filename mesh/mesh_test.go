@@ -286,7 +286,10 @@ func rawAgent(t *testing.T, name string, tags map[string]string, seed string) *s
 	sc.Logger = log.New(io.Discard, "", 0)
 	mc := memberlist.DefaultLANConfig()
 	mc.BindAddr, mc.BindPort = "127.0.0.1", 0
-	mc.ProbeInterval, mc.ProbeTimeout, mc.GossipInterval = 100*time.Millisecond, 50*time.Millisecond, 20*time.Millisecond
+	mc.ProbeInterval, mc.ProbeTimeout, mc.GossipInterval = 300*time.Millisecond, 200*time.Millisecond, 20*time.Millisecond
+	// A tag update that gossip loses (nine agents on a loaded machine) is
+	// repaired by the next full state exchange: make those frequent.
+	mc.PushPullInterval = 500 * time.Millisecond
 	mc.Logger = sc.Logger
 	sc.MemberlistConfig = mc
 	s, err := serf.Create(sc)

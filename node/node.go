@@ -86,6 +86,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 	if cfg.HasRole("edge") {
 		tlsCfg, err := n.tlsConfig()
 		if err != nil {
+			n.stopCluster()
 			n.closeCore()
 			return nil, err
 		}

@@ -120,6 +120,11 @@ func (n *Node) linkHosts() []string {
 // edgeCore is what the c2s server calls: the node's own core, or the edge
 // link client to the region's cores.
 func (n *Node) edgeCore() link.Core {
+	if n.cluster != nil {
+		// A clustered core+edge node relays its own clients' sessions to
+		// their users' cores as it does for remote edges.
+		return n.cluster.LinkCore()
+	}
 	if n.core != nil {
 		return n.core
 	}

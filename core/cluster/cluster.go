@@ -22,12 +22,15 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/meridian-xmpp/meridian/core"
@@ -66,14 +69,23 @@ type Cluster struct {
 	reg    registry.Registry
 	mem    *registry.Memory // reg when it is the in-memory backend
 
+	epoch uint64 // this process's batches (handler.go)
+
 	mu    sync.RWMutex
 	peers map[string]*peer
 	done  bool
 	drops map[string]*time.Timer // cores that left, whose entries go after Grace
 
-	lmu   sync.Mutex
-	limbo []parked // stanzas for sessions whose core is gone, in order
-	lwake chan struct{}
+	closing atomic.Bool // Close began: nothing is parked any more
+
+	inMu sync.Mutex
+	in   map[string]*inbound // other cores' batches applied here
+
+	lmu      sync.Mutex
+	limbo    []parked        // stanzas for sessions whose core is gone, in order
+	lseq     uint64          // ids of parked stanzas
+	waitingN map[jid.JID]int // parked stanzas per recipient
+	lwake    chan struct{}
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -96,9 +108,13 @@ func New(o Options) *Cluster {
 	if o.Grace <= 0 {
 		o.Grace = 15 * time.Second
 	}
+	var e [8]byte
+	rand.Read(e[:])
 	return &Cluster{
 		o: o, log: o.Logger.With("component", "cluster"),
+		epoch: binary.BigEndian.Uint64(e[:]),
 		peers: map[string]*peer{}, drops: map[string]*time.Timer{},
+		in:   map[string]*inbound{},
 		stop: make(chan struct{}), lwake: make(chan struct{}, 1),
 	}
 }
@@ -141,10 +157,15 @@ func (c *Cluster) Close() {
 		return
 	}
 	c.done = true
+	c.closing.Store(true)
 	ps := c.peers
 	c.peers = map[string]*peer{}
 	for _, t := range c.drops {
 		t.Stop()
+	}
+	var rest []item
+	for _, p := range ps {
+		rest = append(rest, p.detach()...)
 	}
 	c.mu.Unlock()
 	close(c.stop)
@@ -152,10 +173,35 @@ func (c *Cluster) Close() {
 		p.close()
 	}
 	c.wg.Wait()
-	// What still waits for a session to reappear is handled here.
+	// What waits for a session to reappear, or never went out, is handled
+	// here.
+	ctx := context.Background()
 	for _, pk := range c.takeLimbo() {
-		c.o.Core.RouteInbound(context.Background(), pk.st)
+		c.handleHere(ctx, pk.full, pk.st)
 	}
+	for _, it := range rest {
+		if it.kind == itemStanza || it.kind == itemDeliver {
+			c.handleHere(ctx, it.full, it.st)
+		}
+	}
+}
+
+// handleHere delivers a stanza on this core: to the session of full when
+// it is given and bound here, else by the recipient's side of routing.
+func (c *Cluster) handleHere(ctx context.Context, full jid.JID, st *stanza.Stanza) {
+	metrics.ClusterForwards.WithLabelValues("kept").Inc()
+	if !full.IsZero() && c.o.Core.DeliverTo(full, st) {
+		return
+	}
+	c.o.Core.RouteInbound(ctx, st)
+}
+
+// deliverHere is the receiving end of Deliver.
+func (c *Cluster) deliverHere(ctx context.Context, full jid.JID, st *stanza.Stanza) {
+	if c.o.Core.DeliverTo(full, st) {
+		return
+	}
+	c.o.Core.RouteInbound(ctx, st)
 }
 
 // SetPeers sets the region's other cores: node name → link address. A new
@@ -181,6 +227,7 @@ func (c *Cluster) SetPeers(addrs map[string]string) {
 			t.Stop() // back within the grace period: its sessions stay
 			delete(c.drops, name)
 		}
+		delete(c.in, name) // (under c.mu: a restarted core starts a new epoch anyway)
 		p := newPeer(c, name, addr)
 		c.peers[name] = p
 		added = append(added, p)
@@ -189,7 +236,17 @@ func (c *Cluster) SetPeers(addrs map[string]string) {
 		if _, ok := addrs[name]; !ok {
 			delete(c.peers, name)
 			gone = append(gone, p)
-			c.drops[name] = time.AfterFunc(c.o.Grace, func() { c.dropNode(name) })
+			var t *time.Timer
+			t = time.AfterFunc(c.o.Grace, func() { c.dropNode(name, t) })
+			c.drops[name] = t
+			// What it never took is parked now, before any stanza that
+			// is parked once it is no longer a peer.
+			for _, it := range p.detach() {
+				if it.kind == itemStanza || it.kind == itemDeliver {
+					metrics.ClusterForwards.WithLabelValues("returned").Inc()
+					c.park(it.full, it.st)
+				}
+			}
 		}
 	}
 	c.mu.Unlock()
@@ -230,11 +287,15 @@ func (c *Cluster) snapshot(p *peer) {
 	}
 }
 
-func (c *Cluster) dropNode(name string) {
+// dropNode removes the registry entries of a core that left, when its
+// grace period (timer t) ends and it has not come back.
+func (c *Cluster) dropNode(name string, t *time.Timer) {
 	c.mu.Lock()
-	if t := c.drops[name]; t != nil {
-		delete(c.drops, name)
+	if c.done || c.drops[name] != t || c.peers[name] != nil {
+		c.mu.Unlock()
+		return
 	}
+	delete(c.drops, name)
 	c.mu.Unlock()
 	defer c.kick()
 	if c.mem != nil {
@@ -273,6 +334,15 @@ func (c *Cluster) Peers() []string {
 
 func (c *Cluster) live(name string) bool {
 	return name != "" && name != c.o.Node && c.peer(name) != nil
+}
+
+// leaving reports whether a core left the mesh within its grace period:
+// it may still be sending what it held (it is shutting down).
+func (c *Cluster) leaving(name string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	_, ok := c.drops[name]
+	return ok
 }
 
 // logErr counts a registry failure and logs it once per operation.
@@ -346,15 +416,28 @@ func (c *Cluster) home(places []registry.Place) (live, gone string) {
 // Forward implements core.Cluster. A stanza for a core that is not a
 // peer, or while others wait, is parked (limbo.go).
 func (c *Cluster) Forward(node string, st *stanza.Stanza) {
-	if c.parkedAny() || !c.live(node) {
-		c.park(st)
-		return
+	c.send(node, jid.JID{}, st)
+}
+
+// Deliver implements core.Cluster.
+func (c *Cluster) Deliver(node string, full jid.JID, st *stanza.Stanza) {
+	c.send(node, full, st)
+}
+
+// send queues a stanza for a peer (with full: for that session as it
+// is), or parks it when the peer is gone, full, or stanzas to the same
+// recipient wait already.
+func (c *Cluster) send(node string, full jid.JID, st *stanza.Stanza) {
+	if !c.waiting(recipient(full, st)) {
+		it := item{kind: itemStanza, st: st}
+		if !full.IsZero() {
+			it = item{kind: itemDeliver, st: st, full: full}
+		}
+		if p := c.peer(node); p != nil && p.enqueue(it) {
+			return
+		}
 	}
-	if p := c.peer(node); p != nil && p.enqueue(item{kind: itemStanza, st: st}) {
-		return
-	}
-	metrics.ClusterForwards.WithLabelValues("kept").Inc()
-	c.o.Core.RouteInbound(context.Background(), st)
+	c.park(full, st)
 }
 
 // Bound implements core.Cluster.
@@ -389,9 +472,16 @@ func (c *Cluster) Presence(ctx context.Context, b core.BoundSession) {
 }
 
 // Unbound implements core.Cluster.
-func (c *Cluster) Unbound(ctx context.Context, b core.BoundSession) bool {
+func (c *Cluster) Unbound(ctx context.Context, b core.BoundSession, handoff bool) bool {
 	if c.reg == nil {
 		return false
+	}
+	// A session relayed here by another core (its "edge") is not reopened
+	// by it when this core goes.
+	if handoff && b.Edge != "" && !c.live(b.Edge) && len(c.Peers()) > 0 {
+		// Its edge reopens it on another core, whose Register replaces
+		// this entry: leave it, so stanzas wait for the new place.
+		return true
 	}
 	ok, err := c.reg.Unregister(ctx, c.place(b))
 	if err != nil {

@@ -99,7 +99,7 @@ func TestRequestsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Handle(stanza.FromElement(xmltok.NewElement(stanza.NSClient, "presence")))
-	good := encodeBatch([]item{{kind: itemStanza, st: msg("alice@localhost/a", "one")}})
+	good := encodeBatch(7, 1, []item{{kind: itemStanza, st: msg("alice@localhost/a", "one")}})
 
 	notPeer := testutil.ToFloat64(metrics.ClusterErrors.WithLabelValues("not_peer"))
 	if _, err := cl.Cluster(ctx, "edge-1", good); !errors.Is(err, errNotPeer) {
@@ -111,12 +111,19 @@ func TestRequestsRefused(t *testing.T) {
 
 	cl.SetPeers(map[string]string{"core-2": "127.0.0.1:9"})
 	malformed := testutil.ToFloat64(metrics.ClusterErrors.WithLabelValues("malformed"))
+	// Each malformed batch has a new sequence number (a repeated one is
+	// answered as applied).
+	head := func(seq uint64, kind byte) []byte {
+		return append(wire.AppendUvarint(wire.AppendUvarint([]byte{reqBatch}, 7), seq), kind)
+	}
 	bad := [][]byte{
-		append(append([]byte(nil), good...), 'Z'),                           // unknown item after a good one
-		append([]byte{reqBatch, itemStanza}, 0x05, 'x'),                     // truncated stanza
-		wire.AppendString([]byte{reqBatch, itemEnd}, "@@@"),                 // bad JID
-		append([]byte{reqBatch, itemUpdate}, 0x03, 'q', 'q', 'q'),           // bad update
-		append([]byte{reqBatch, itemStanza}, wire.AppendBytes(nil, nil)...), // empty stanza
+		append(append([]byte(nil), good...), 'Z'),                  // unknown item after a good one
+		append(head(2, itemStanza), 0x05, 'x'),                     // truncated stanza
+		wire.AppendString(head(3, itemEnd), "@@@"),                 // bad JID
+		append(head(4, itemUpdate), 0x03, 'q', 'q', 'q'),           // bad update
+		append(head(5, itemStanza), wire.AppendBytes(nil, nil)...), // empty stanza
+		wire.AppendString(head(6, itemDeliver), "@@@"),             // bad JID
+		{reqBatch, 0xff}, // no sequence number
 	}
 	for i, req := range bad {
 		if _, err := cl.Cluster(ctx, "core-2", req); err == nil {
@@ -135,15 +142,27 @@ func TestRequestsRefused(t *testing.T) {
 			t.Errorf("request %q accepted", req)
 		}
 	}
-	// A good batch from a peer is applied in order.
-	if _, err := cl.Cluster(ctx, "core-2", encodeBatch([]item{
+	// A good batch from a peer is applied in order; the same batch sent
+	// again (after a timeout) is not applied twice; a new epoch (the
+	// sender restarted) starts over.
+	two := encodeBatch(7, 10, []item{
 		{kind: itemStanza, st: msg("alice@localhost/a", "two")},
 		{kind: itemStanza, st: msg("alice@localhost", "three")},
-	})); err != nil {
+		{kind: itemDeliver, full: jid.MustParse("alice@localhost/a"), st: msg("alice@localhost", "four")},
+	})
+	for range 2 {
+		if _, err := cl.Cluster(ctx, "core-2", two); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k.bodies() != 4 {
+		t.Fatalf("alice got %d messages, want 4", k.bodies())
+	}
+	if _, err := cl.Cluster(ctx, "core-2", encodeBatch(8, 1, []item{{kind: itemStanza, st: msg("alice@localhost/a", "five")}})); err != nil {
 		t.Fatal(err)
 	}
-	if k.bodies() != 3 {
-		t.Fatalf("alice got %d messages, want 3", k.bodies())
+	if k.bodies() != 5 {
+		t.Fatalf("alice got %d messages, want 5", k.bodies())
 	}
 }
 
@@ -173,6 +192,9 @@ func TestLocateAndPark(t *testing.T) {
 	parked := testutil.ToFloat64(metrics.ClusterForwards.WithLabelValues("parked"))
 	c.Route(ctx, msg(bob.String(), "p1"))
 	c.Route(ctx, msg(bob.String(), "p2"))
+	if !cl.waiting(bob.Bare()) {
+		t.Fatal("bob's stanzas are not waiting")
+	}
 	if got := testutil.ToFloat64(metrics.ClusterForwards.WithLabelValues("parked")) - parked; got != 2 {
 		t.Fatalf("parked %v stanzas, want 2", got)
 	}

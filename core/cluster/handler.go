@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/meridian-xmpp/meridian/core"
 	"github.com/meridian-xmpp/meridian/core/registry"
@@ -22,13 +24,19 @@ const (
 
 // Items of a batch.
 const (
-	itemStanza = 'F' // route to this core's sessions (core.RouteInbound)
-	itemUpdate = 'U' // a registry.Update for the in-memory replica
-	itemEnd    = 'E' // end the session of a full JID: another core bound it
+	itemStanza  = 'F' // route to this core's sessions (core.RouteInbound)
+	itemUpdate  = 'U' // a registry.Update for the in-memory replica
+	itemEnd     = 'E' // end the session of a full JID: another core bound it
+	itemDeliver = 'D' // hand a stanza to one session as it is (core.DeliverTo)
 )
 
-func encodeBatch(batch []item) []byte {
+// encodeBatch: the sender's epoch (random per process) and the batch's
+// sequence number, then the items. The receiver applies each sequence
+// number once per epoch.
+func encodeBatch(epoch, seq uint64, batch []item) []byte {
 	b := []byte{reqBatch}
+	b = wire.AppendUvarint(b, epoch)
+	b = wire.AppendUvarint(b, seq)
 	for _, it := range batch {
 		b = append(b, it.kind)
 		switch it.kind {
@@ -39,16 +47,38 @@ func encodeBatch(batch []item) []byte {
 		case itemEnd:
 			b = wire.AppendString(b, it.full.String())
 			b = wire.AppendString(b, it.stream)
+		case itemDeliver:
+			b = wire.AppendString(b, it.full.String())
+			b = wire.AppendStanzaValue(b, it.st)
 		}
 	}
 	return b
+}
+
+// inbound is what a core remembers of another's batches: the last
+// sequence number it applied in the sender's current epoch.
+type inbound struct {
+	mu    sync.Mutex
+	epoch uint64
+	last  uint64
+}
+
+func (c *Cluster) inboundOf(from string) *inbound {
+	c.inMu.Lock()
+	defer c.inMu.Unlock()
+	in := c.in[from]
+	if in == nil {
+		in = &inbound{}
+		c.in[from] = in
+	}
+	return in
 }
 
 // Cluster implements link.ClusterHandler: a request from another core.
 // Only the current peers (cores of this region in the mesh) are served;
 // the link already checked the caller's certificate.
 func (c *Cluster) Cluster(ctx context.Context, from string, req []byte) ([]byte, error) {
-	if !c.live(from) {
+	if !c.live(from) && !c.leaving(from) {
 		metrics.ClusterErrors.WithLabelValues("not_peer").Inc()
 		if c.logged.First("not peer " + from) {
 			c.log.Warn("cluster: request from a node that is not a core of this region (logged once per node)", "from", from)
@@ -65,15 +95,27 @@ func (c *Cluster) Cluster(ctx context.Context, from string, req []byte) ([]byte,
 		}
 		return encodePlaces(c.mem.Own())
 	case reqBatch:
-		return nil, c.apply(ctx, from, req[1:])
+		d := wire.NewDec(req[1:])
+		epoch, seq := d.Uvarint(), d.Uvarint()
+		if d.Err() != nil {
+			return nil, c.malformed(from, "batch", d.Err())
+		}
+		in := c.inboundOf(from)
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		if in.epoch == epoch && seq <= in.last {
+			metrics.ClusterErrors.WithLabelValues("duplicate_batch").Inc()
+			return nil, nil // a copy sent again after a timeout: applied already
+		}
+		in.epoch, in.last = epoch, seq
+		return nil, c.apply(ctx, from, d)
 	}
 	return nil, fmt.Errorf("cluster: unknown request %q", req[0])
 }
 
 // apply applies a batch in order. A malformed item stops it: the rest is
 // not trusted (the sender logs the error and retries, then gives up).
-func (c *Cluster) apply(ctx context.Context, from string, p []byte) error {
-	d := wire.NewDec(p)
+func (c *Cluster) apply(ctx context.Context, from string, d *wire.Dec) error {
 	for d.Len() > 0 {
 		kind := d.Byte()
 		switch kind {
@@ -106,6 +148,18 @@ func (c *Cluster) apply(ctx context.Context, from string, p []byte) error {
 				return c.malformed(from, "end", err)
 			}
 			c.endSession(ctx, j, stream)
+		case itemDeliver:
+			full := d.String()
+			st, err := wire.DecodeStanzaValue(d)
+			if err != nil || st == nil {
+				return c.malformed(from, "deliver", err)
+			}
+			j, err := jid.Parse(full)
+			if err != nil {
+				return c.malformed(from, "deliver", err)
+			}
+			metrics.ClusterForwards.WithLabelValues("received").Inc()
+			c.deliverHere(ctx, j, st)
 		default:
 			return c.malformed(from, "kind", fmt.Errorf("unknown item %q", kind))
 		}
@@ -188,7 +242,9 @@ func (l linkCore) Open(ctx context.Context, req link.OpenRequest, sink link.Sink
 		}
 		if home, _ := l.c.home(places); home != "" {
 			if p := l.c.peer(home); p != nil {
-				s, err := p.client.Open(ctx, req, sink)
+				rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				s, err := p.client.Open(rctx, req, sink)
+				cancel()
 				var se *stanza.Error
 				if err == nil || errors.As(err, &se) {
 					if err == nil {

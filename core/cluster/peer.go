@@ -16,9 +16,11 @@ import (
 const (
 	maxBatchItems = 1024
 	maxBatchBytes = 1 << 20
-	// giveUp is how many failed attempts a batch gets while its peer is
-	// still a member before its stanzas are handled here.
-	giveUp = 20
+	// sendTimeout bounds one attempt to send a batch. A batch that timed
+	// out is sent again with the same sequence number: the peer applies
+	// each batch once (Cluster.apply), so a slow peer that was still
+	// applying the first copy does not apply it twice.
+	sendTimeout = 30 * time.Second
 )
 
 // peer is another core of the region: a link client that dials only it,
@@ -28,18 +30,22 @@ type peer struct {
 	name   string
 	a      atomic.Pointer[string]
 	client *linkquic.Client
+	ctx    context.Context // ends when the peer is closed
+	cancel context.CancelFunc
 
-	mu    sync.Mutex
-	queue []item
-	wake  chan struct{}
-	done  chan struct{}
-	shut  bool
-	wg    sync.WaitGroup
-	fails int
+	mu       sync.Mutex
+	queue    []item
+	inflight []item // the batch being sent; nil between batches
+	seq      uint64 // of the last batch taken
+	wake     chan struct{}
+	done     chan struct{}
+	shut     bool
+	wg       sync.WaitGroup
 }
 
 func newPeer(c *Cluster, name, addr string) *peer {
 	p := &peer{c: c, name: name, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.a.Store(&addr)
 	p.client = c.newClient(p)
 	p.wg.Add(1)
@@ -51,7 +57,7 @@ func (p *peer) addr() string     { return *p.a.Load() }
 func (p *peer) setAddr(a string) { p.a.Store(&a) }
 
 // enqueue queues an item; false when the peer is closed or its queue is
-// full (the caller handles a stanza itself).
+// full (the caller parks a stanza).
 func (p *peer) enqueue(it item) bool {
 	p.mu.Lock()
 	if p.shut || (it.kind == itemStanza && len(p.queue) >= p.c.o.MaxQueue) {
@@ -70,10 +76,13 @@ func (p *peer) enqueue(it item) bool {
 	return true
 }
 
-// take removes the next batch from the queue.
-func (p *peer) take() []item {
+// take moves the next batch from the queue to inflight and numbers it.
+func (p *peer) take() ([]item, uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.shut || len(p.queue) == 0 {
+		return nil, 0
+	}
 	n, size := 0, 0
 	for n < len(p.queue) && n < maxBatchItems && size < maxBatchBytes {
 		size += p.queue[n].size()
@@ -84,16 +93,26 @@ func (p *peer) take() []item {
 	if len(p.queue) == 0 {
 		p.queue = nil
 	}
-	return batch
+	p.inflight = batch
+	p.seq++
+	return batch, p.seq
+}
+
+// sent ends the in-flight batch.
+func (p *peer) sent() {
+	p.mu.Lock()
+	p.inflight = nil
+	p.mu.Unlock()
 }
 
 // run sends the queue in batches, one at a time so that the peer applies
-// them in order; a batch that fails is sent again until it goes through,
-// the peer leaves (its stanzas are routed here again), or giveUp.
+// them in order; a batch that fails is sent again, with its sequence
+// number, until it goes through or the peer is closed (close parks what
+// is left, in-flight batch first).
 func (p *peer) run() {
 	defer p.wg.Done()
 	for {
-		batch := p.take()
+		batch, seq := p.take()
 		if len(batch) == 0 {
 			select {
 			case <-p.wake:
@@ -102,14 +121,18 @@ func (p *peer) run() {
 				return
 			}
 		}
-		req := encodeBatch(batch)
+		req := encodeBatch(p.c.epoch, seq, batch)
 		for attempt := 1; ; attempt++ {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			ctx, cancel := context.WithTimeout(p.ctx, sendTimeout)
 			_, err := p.client.Cluster(ctx, req)
 			cancel()
 			if err == nil {
 				metrics.ClusterForwards.WithLabelValues("sent").Add(float64(countStanzas(batch)))
+				p.sent()
 				break
+			}
+			if p.ctx.Err() != nil {
+				return // closed: close parks the in-flight batch
 			}
 			metrics.ClusterErrors.WithLabelValues("send").Inc()
 			if p.c.logged.First("send " + p.name) {
@@ -117,47 +140,32 @@ func (p *peer) run() {
 			}
 			select {
 			case <-p.done:
-				p.giveBack(batch)
 				return
 			case <-time.After(min(time.Duration(attempt)*100*time.Millisecond, time.Second)):
 			}
-			if attempt >= giveUp {
-				p.giveBack(batch)
-				break
-			}
 		}
 	}
 }
 
-// giveBack parks the stanzas of a batch the peer never took: they go
-// where their recipients' sessions are once the edges moved them, or are
-// stored here if those sessions end (limbo.go).
-func (p *peer) giveBack(batch []item) {
-	for _, it := range batch {
-		if it.kind != itemStanza {
-			continue
-		}
-		metrics.ClusterForwards.WithLabelValues("returned").Inc()
-		p.c.park(it.st)
-	}
-}
-
-// close stops the peer: queued stanzas are routed again, relayed sessions
-// end (their clients reconnect or resume).
-func (p *peer) close() {
+// detach closes the peer to new items and returns, in order, what it
+// never got to send: the in-flight batch, then the queue. The caller
+// parks them while holding the cluster's lock, so that no stanza parked
+// later overtakes them.
+func (p *peer) detach() []item {
 	p.mu.Lock()
-	if p.shut {
-		p.mu.Unlock()
-		return
-	}
+	defer p.mu.Unlock()
 	p.shut = true
-	p.mu.Unlock()
+	rest := append(p.inflight, p.queue...)
+	p.inflight, p.queue = nil, nil
+	return rest
+}
+
+// close stops the peer's goroutine and link client (relayed sessions
+// end; their clients reconnect or resume). Call detach first.
+func (p *peer) close() {
+	p.cancel()
 	close(p.done)
 	p.wg.Wait()
-	p.giveBack(p.take())
-	for rest := p.take(); len(rest) > 0; rest = p.take() {
-		p.giveBack(rest)
-	}
 	p.client.Close()
 }
 

@@ -269,62 +269,22 @@ func localCluster(t *testing.T, c *cluster) {
 	// A core is killed mid-conversation: bob's. alice keeps sending; bob's
 	// session moves to another core with his stream kept, and every
 	// message arrives.
-	const total = 60
-	sent := make(chan error, 1)
-	go func() {
-		for i := 1; i <= total; i++ {
-			if _, err := fmt.Fprintf(alice.Net, "<message type='chat' to='%s' id='n%d'><body>n%d</body></message>", bob.Bare(), i, i); err != nil {
-				sent <- err
-				return
-			}
-			if i == 15 {
-				syscall.Kill(c.pid(bCore), syscall.SIGKILL)
-				t.Logf("killed %s after message 15", bCore)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		sent <- nil
-	}()
-	got := map[int]int{}
-	var order []int
-	bob.Timeout = 60 * time.Second
-	last, gap := time.Now(), time.Duration(0)
-	for len(got) < total {
-		el := next(t, bob)
-		if el.Local != "message" {
-			continue
-		}
-		gap, last = max(gap, time.Since(last)), time.Now()
-		for _, ch := range el.Children {
-			if ch.Local == "body" && strings.HasPrefix(ch.Text, "n") {
-				n, _ := strconv.Atoi(ch.Text[1:])
-				got[n]++
-				order = append(order, n)
-			}
-		}
-	}
-	if err := <-sent; err != nil {
-		t.Fatal(err)
-	}
-	dups, outOfOrder := 0, 0
-	for i, n := range order {
-		if got[n] > 1 {
-			dups++
-		}
-		if i > 0 && n < order[i-1] {
-			outOfOrder++
-		}
-	}
-	t.Logf("all %d messages arrived across the kill (%d duplicates, %d out of order; longest wait between two: %s, sent every 50ms)", total, dups, outOfOrder, gap.Round(time.Millisecond))
-	if alive(c.pid(bCore)) {
-		t.Fatalf("%s still runs", bCore)
-	}
+	killDuring(t, c, alice, bob, bCore, "n")
 	newCore := ""
 	waitFor(t, "bob's session on another core", 30*time.Second, func() bool {
 		newCore = c.coreOf(bob.JID)
 		return newCore != "" && newCore != bCore
 	})
 	t.Logf("bob's session now on %s", newCore)
+	// Then the sender's: what alice sent and her edge had not seen
+	// acknowledged by her core is sent again to the next one.
+	if aCore = c.coreOf(alice.JID); aCore != "" && aCore != bCore {
+		killDuring(t, c, alice, bob, aCore, "s")
+		waitFor(t, "alice's session on the last core", 30*time.Second, func() bool {
+			n := c.coreOf(alice.JID)
+			return n != "" && n != aCore
+		})
+	}
 	bob.Send("<message type='chat' to='" + alice.JID + "'><body>still here</body></message>")
 	expectBody(t, alice, "still here")
 
@@ -374,4 +334,59 @@ func redisRestart(t *testing.T, c *cluster, alice, bob *xmpptest.Conn) {
 	expectBody(t, bob, "after redis")
 	bob.Send("<message type='chat' to='" + alice.Bare() + "'><body>after redis too</body></message>")
 	expectBody(t, alice, "after redis too")
+}
+
+// killDuring sends 60 messages from alice to bob, 50 ms apart, and kills
+// the named core (SIGKILL) after the 15th: bob must get every one.
+func killDuring(t *testing.T, c *cluster, alice, bob *xmpptest.Conn, core, prefix string) {
+	t.Helper()
+	const total = 60
+	sent := make(chan error, 1)
+	go func() {
+		for i := 1; i <= total; i++ {
+			if _, err := fmt.Fprintf(alice.Net, "<message type='chat' to='%s' id='%s%d'><body>%s%d</body></message>", bob.Bare(), prefix, i, prefix, i); err != nil {
+				sent <- err
+				return
+			}
+			if i == 15 {
+				syscall.Kill(c.pid(core), syscall.SIGKILL)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		sent <- nil
+	}()
+	got := map[int]int{}
+	var order []int
+	bob.Timeout = 60 * time.Second
+	last, gap := time.Now(), time.Duration(0)
+	for len(got) < total {
+		el := next(t, bob)
+		if el.Local != "message" {
+			continue
+		}
+		gap, last = max(gap, time.Since(last)), time.Now()
+		for _, ch := range el.Children {
+			if ch.Local == "body" && strings.HasPrefix(ch.Text, prefix) {
+				n, _ := strconv.Atoi(ch.Text[len(prefix):])
+				got[n]++
+				order = append(order, n)
+			}
+		}
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	dups, outOfOrder := 0, 0
+	for i, n := range order {
+		if got[n] > 1 {
+			dups++
+		}
+		if i > 0 && n < order[i-1] {
+			outOfOrder++
+		}
+	}
+	t.Logf("killed %s after message 15: all %d messages arrived (%d duplicates, %d out of order; longest wait between two: %s, sent every 50ms)", core, total, dups, outOfOrder, gap.Round(time.Millisecond))
+	if alive(c.pid(core)) {
+		t.Fatalf("%s still runs", core)
+	}
 }

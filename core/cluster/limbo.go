@@ -66,12 +66,6 @@ func (c *Cluster) waiting(key jid.JID) bool {
 	return c.waitingN[key] > 0
 }
 
-func (c *Cluster) parkedAny() bool {
-	c.lmu.Lock()
-	defer c.lmu.Unlock()
-	return len(c.limbo) > 0
-}
-
 func (c *Cluster) kick() {
 	select {
 	case c.lwake <- struct{}{}:

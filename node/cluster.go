@@ -1,12 +1,15 @@
 package node
 
 import (
+	"context"
 	"fmt"
 	"slices"
 
+	"github.com/meridian-xmpp/meridian/core/admin"
 	"github.com/meridian-xmpp/meridian/core/cluster"
 	"github.com/meridian-xmpp/meridian/core/registry"
 	"github.com/meridian-xmpp/meridian/mesh"
+	"github.com/meridian-xmpp/meridian/xmpp/jid"
 )
 
 // clusterState is what a core of a multi-core region adds to a Node: the
@@ -119,4 +122,23 @@ func (n *Node) ClusterPeers() []string {
 		return nil
 	}
 	return n.cluster.Peers()
+}
+
+// places is the admin API's view of an account's sessions across the
+// region (nil when the node is not in a cluster).
+func (n *Node) places() func(context.Context, jid.JID) ([]admin.Place, error) {
+	if n.registry == nil {
+		return nil
+	}
+	return func(ctx context.Context, bare jid.JID) ([]admin.Place, error) {
+		ps, err := n.registry.Sessions(ctx, bare)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]admin.Place, 0, len(ps))
+		for _, p := range ps {
+			out = append(out, admin.Place{JID: p.JID.String(), Core: p.Core, Edge: p.Edge, Available: p.Available, Priority: p.Priority, Since: p.BoundAt.UTC()})
+		}
+		return out, nil
+	}
 }

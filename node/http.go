@@ -122,5 +122,6 @@ func (n *Node) AdminHandler() http.Handler {
 		Draining:     n.Draining,
 		LinkCore:     n.LinkConnected,
 		ClusterPeers: n.ClusterPeers,
+		Places:       n.places(),
 	})
 }

@@ -55,6 +55,19 @@ type Node struct {
 	// ClusterPeers the other cores of a clustered core. nil: none.
 	LinkCore     func() string
 	ClusterPeers func() []string
+	// Places lists an account's sessions on every core of the region
+	// (the cluster's registry); nil on a node that is not in a cluster.
+	Places func(ctx context.Context, bare jid.JID) ([]Place, error)
+}
+
+// Place is one session of the region as the session registry has it.
+type Place struct {
+	JID       string    `json:"jid"`
+	Core      string    `json:"core"`
+	Edge      string    `json:"edge"`
+	Available bool      `json:"available"`
+	Priority  int       `json:"priority"`
+	Since     time.Time `json:"since"`
 }
 
 // Kicked is the stream error a session ended through the API gets: RFC

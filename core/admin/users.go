@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/meridian-xmpp/meridian/core/auth"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
@@ -94,7 +95,17 @@ func (a *api) getUser(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	reply(w, http.StatusOK, map[string]any{"jid": j.String(), "sessions": a.sessions(func(s jid.JID) bool { return s.Bare() == j })})
+	out := map[string]any{"jid": j.String(), "sessions": a.sessions(func(s jid.JID) bool { return s.Bare() == j })}
+	if a.node.Places != nil {
+		places, err := a.node.Places(r.Context(), j)
+		if err != nil {
+			fail(w, http.StatusServiceUnavailable, "session registry: "+err.Error())
+			return
+		}
+		slices.SortFunc(places, func(x, y Place) int { return strings.Compare(x.JID, y.JID) })
+		out["region_sessions"] = places
+	}
+	reply(w, http.StatusOK, out)
 }
 
 // DELETE /v1/users/{jid}

@@ -87,6 +87,7 @@ func (c *client) user(args []string) error {
 		var out struct {
 			JID      string          `json:"jid"`
 			Sessions []admin.Session `json:"sessions"`
+			Region   []admin.Place   `json:"region_sessions"`
 		}
 		if err := c.call("GET", path, nil, &out); err != nil {
 			return err
@@ -94,6 +95,15 @@ func (c *client) user(args []string) error {
 		fmt.Fprintf(c.stdout, "%s: %d session(s)\n", out.JID, len(out.Sessions))
 		if len(out.Sessions) > 0 {
 			c.sessionTable(out.Sessions)
+		}
+		if out.Region != nil {
+			fmt.Fprintf(c.stdout, "in the region: %d session(s)\n", len(out.Region))
+			if len(out.Region) > 0 {
+				c.table([]string{"JID", "CORE", "EDGE", "AVAILABLE", "PRIORITY", "SINCE"}, len(out.Region), func(i int) []string {
+					p := out.Region[i]
+					return []string{p.JID, p.Core, p.Edge, strconv.FormatBool(p.Available), strconv.Itoa(p.Priority), p.Since.Format(time.RFC3339)}
+				})
+			}
 		}
 		return nil
 	}

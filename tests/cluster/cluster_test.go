@@ -259,6 +259,17 @@ func localCluster(t *testing.T, c *cluster) {
 	if aCore == "" || bCore == "" {
 		t.Fatalf("sessions not found on the cores: alice %q, bob %q", aCore, bCore)
 	}
+	// Any core tells where bob's session is in the region (the registry).
+	var info struct {
+		Region []struct {
+			JID  string `json:"jid"`
+			Core string `json:"core"`
+			Edge string `json:"edge"`
+		} `json:"region_sessions"`
+	}
+	if code := c.admin(aCore, "GET", "/v1/users/bob@localhost", &info); code != 200 || len(info.Region) != 1 || info.Region[0].JID != bob.JID || info.Region[0].Core != bCore || info.Region[0].Edge != "edge-2" {
+		t.Fatalf("%s: bob's sessions in the region: %d %+v", aCore, code, info.Region)
+	}
 
 	// Redis restarts empty: each core notices (counted), records its
 	// sessions again, and the users still reach each other across cores.

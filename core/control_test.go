@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/meridian-xmpp/meridian/internal/linktest"
 	"github.com/meridian-xmpp/meridian/link"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"github.com/meridian-xmpp/meridian/xmpp/stanza"
@@ -13,7 +14,7 @@ import (
 // address; a kicked session gets the stream error and is unbound at once.
 func TestAllSessionsAndKick(t *testing.T) {
 	c := newCore(t, "replace", 0)
-	ka := &fakeSink{}
+	ka := &linktest.Sink{}
 	if _, err := c.Open(context.Background(), link.OpenRequest{User: jid.MustParse("a@localhost"), Resource: "r", RemoteAddr: "192.0.2.1", Transport: "websocket"}, ka); err != nil {
 		t.Fatal(err)
 	}
@@ -24,13 +25,13 @@ func TestAllSessionsAndKick(t *testing.T) {
 		t.Fatalf("%+v", all)
 	}
 	e := &stanza.StreamError{Condition: stanza.PolicyViolation}
-	if !c.KickSession(jid.MustParse("a@localhost/r"), e) || ka.closed != e {
-		t.Fatalf("kick: closed=%v", ka.closed)
+	if !c.KickSession(jid.MustParse("a@localhost/r"), e) || ka.Closed() != e {
+		t.Fatalf("kick: closed=%v", ka.Closed())
 	}
 	if c.KickSession(jid.MustParse("a@localhost/r"), e) || c.KickSession(jid.MustParse("a@localhost"), e) {
 		t.Fatal("kicked a session that is not bound")
 	}
-	if n := c.KickUser(jid.MustParse("b@localhost"), e); n != 2 || kb1.closed != e || kb2.closed != e {
+	if n := c.KickUser(jid.MustParse("b@localhost"), e); n != 2 || kb1.Closed() != e || kb2.Closed() != e {
 		t.Fatalf("kick user: %d", n)
 	}
 	if n := c.SessionCount(); n != 0 || len(c.AllSessions()) != 0 {
@@ -53,8 +54,8 @@ func TestHandleAs(t *testing.T) {
 	if !c.HandleAs(msg(sa.JID().String())) {
 		t.Fatal("not handled")
 	}
-	if len(kb.got) != 1 || kb.got[0].From != sa.JID() {
-		t.Fatalf("delivered: %v", kb.got)
+	if len(kb.Got()) != 1 || kb.Got()[0].From != sa.JID() {
+		t.Fatalf("delivered: %v", kb.Got())
 	}
 }
 
@@ -66,7 +67,7 @@ func TestSendAsBare(t *testing.T) {
 	if err := c.SendAs(context.Background(), a, stanza.FromElement(stanzaElement("message", "b@localhost/r", a.String(), "chat"))); err != nil {
 		t.Fatal(err)
 	}
-	if len(kb.got) != 1 || kb.got[0].From != a {
-		t.Fatalf("delivered: %v", kb.got)
+	if len(kb.Got()) != 1 || kb.Got()[0].From != a {
+		t.Fatalf("delivered: %v", kb.Got())
 	}
 }

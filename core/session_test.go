@@ -2,35 +2,16 @@ package core
 
 import (
 	"context"
-	"sync"
 	"testing"
 
 	"github.com/meridian-xmpp/meridian/core/module"
+	"github.com/meridian-xmpp/meridian/internal/linktest"
 	"github.com/meridian-xmpp/meridian/link"
 	"github.com/meridian-xmpp/meridian/storage"
 	_ "github.com/meridian-xmpp/meridian/storage/embedded"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"github.com/meridian-xmpp/meridian/xmpp/stanza"
 )
-
-type fakeSink struct {
-	mu     sync.Mutex
-	got    []*stanza.Stanza
-	closed *stanza.StreamError
-}
-
-func (f *fakeSink) Deliver(st *stanza.Stanza) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.got = append(f.got, st)
-	return true
-}
-
-func (f *fakeSink) Close(e *stanza.StreamError) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.closed = e
-}
 
 func newCore(t *testing.T, conflict string, maxRes int) *Core {
 	t.Helper()
@@ -46,9 +27,9 @@ func newCore(t *testing.T, conflict string, maxRes int) *Core {
 	return c
 }
 
-func open(t *testing.T, c *Core, user, res string) (link.Session, *fakeSink, error) {
+func open(t *testing.T, c *Core, user, res string) (link.Session, *linktest.Sink, error) {
 	t.Helper()
-	k := &fakeSink{}
+	k := &linktest.Sink{}
 	s, err := c.Open(context.Background(), link.OpenRequest{User: jid.MustParse(user), Resource: res}, k)
 	return s, k, err
 }
@@ -58,8 +39,8 @@ func TestResourceConflict(t *testing.T) {
 		c := newCore(t, "replace", 0)
 		_, k1, _ := open(t, c, "a@localhost", "r")
 		s2, _, err := open(t, c, "a@localhost", "r")
-		if err != nil || k1.closed == nil || k1.closed.Condition != stanza.Conflict {
-			t.Fatalf("err=%v closed=%v", err, k1.closed)
+		if err != nil || k1.Closed() == nil || k1.Closed().Condition != stanza.Conflict {
+			t.Fatalf("err=%v closed=%v", err, k1.Closed())
 		}
 		if s2.JID().String() != "a@localhost/r" || c.SessionCount() != 1 {
 			t.Fatalf("%s %d", s2.JID(), c.SessionCount())
@@ -118,7 +99,7 @@ func TestCloseBroadcastsUnavailable(t *testing.T) {
 	}
 	s1.Close(nil)
 	s1.Close(nil) // idempotent
-	last := k2.got[len(k2.got)-1]
+	last := k2.Got()[len(k2.Got())-1]
 	if last.Type != "unavailable" || last.From != s1.JID() {
 		t.Fatalf("last delivered to two: %s", last.Bytes)
 	}

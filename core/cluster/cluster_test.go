@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/meridian-xmpp/meridian/core"
 	"github.com/meridian-xmpp/meridian/core/registry"
+	"github.com/meridian-xmpp/meridian/internal/linktest"
 	"github.com/meridian-xmpp/meridian/internal/metrics"
 	"github.com/meridian-xmpp/meridian/link"
 	"github.com/meridian-xmpp/meridian/link/wire"
@@ -20,37 +20,6 @@ import (
 	"github.com/meridian-xmpp/meridian/xmpp/stanza"
 	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
 )
-
-type sink struct {
-	mu     sync.Mutex
-	got    []*stanza.Stanza
-	closed *stanza.StreamError
-}
-
-func (s *sink) Deliver(st *stanza.Stanza) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.got = append(s.got, st)
-	return true
-}
-
-func (s *sink) Close(e *stanza.StreamError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closed = e
-}
-
-func (s *sink) bodies() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, st := range s.got {
-		if st.Kind == stanza.Message {
-			n++
-		}
-	}
-	return n
-}
 
 // newCluster is core-1 with an in-memory registry and no reachable peer:
 // peers are named with an address nobody serves.
@@ -93,7 +62,7 @@ func msg(to, body string) *stanza.Stanza {
 func TestRequestsRefused(t *testing.T) {
 	cl, c, _ := newCluster(t, time.Minute)
 	ctx := context.Background()
-	k := &sink{}
+	k := &linktest.Sink{}
 	s, err := c.Open(ctx, link.OpenRequest{User: jid.MustParse("alice@localhost"), Resource: "a"}, k)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +74,7 @@ func TestRequestsRefused(t *testing.T) {
 	if _, err := cl.Cluster(ctx, "edge-1", good); !errors.Is(err, errNotPeer) {
 		t.Fatalf("request from a non-peer: %v", err)
 	}
-	if testutil.ToFloat64(metrics.ClusterErrors.WithLabelValues("not_peer")) != notPeer+1 || k.bodies() != 0 {
+	if testutil.ToFloat64(metrics.ClusterErrors.WithLabelValues("not_peer")) != notPeer+1 || k.Count(stanza.Message) != 0 {
 		t.Fatal("a non-peer's request was not refused and counted")
 	}
 
@@ -134,8 +103,8 @@ func TestRequestsRefused(t *testing.T) {
 		t.Errorf("malformed counted %v times, want %d", got, len(bad))
 	}
 	// The good item before the bad one was applied, nothing else.
-	if k.bodies() != 1 {
-		t.Fatalf("alice got %d messages, want 1", k.bodies())
+	if k.Count(stanza.Message) != 1 {
+		t.Fatalf("alice got %d messages, want 1", k.Count(stanza.Message))
 	}
 	for _, req := range [][]byte{nil, {'?'}} {
 		if _, err := cl.Cluster(ctx, "core-2", req); err == nil {
@@ -155,14 +124,14 @@ func TestRequestsRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if k.bodies() != 4 {
-		t.Fatalf("alice got %d messages, want 4", k.bodies())
+	if k.Count(stanza.Message) != 4 {
+		t.Fatalf("alice got %d messages, want 4", k.Count(stanza.Message))
 	}
 	if _, err := cl.Cluster(ctx, "core-2", encodeBatch(8, 1, []item{{kind: itemStanza, st: msg("alice@localhost/a", "five")}})); err != nil {
 		t.Fatal(err)
 	}
-	if k.bodies() != 5 {
-		t.Fatalf("alice got %d messages, want 5", k.bodies())
+	if k.Count(stanza.Message) != 5 {
+		t.Fatalf("alice got %d messages, want 5", k.Count(stanza.Message))
 	}
 }
 
@@ -200,20 +169,19 @@ func TestLocateAndPark(t *testing.T) {
 	}
 	// bob's session reappears here (his edge moved it): both arrive, in
 	// order.
-	k := &sink{}
+	k := &linktest.Sink{}
 	if _, err := c.Open(ctx, link.OpenRequest{User: bob.Bare(), Resource: "b", Reopen: true}, k); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for k.bodies() < 2 {
+	for k.Count(stanza.Message) < 2 {
 		if time.Now().After(deadline) {
-			t.Fatalf("bob got %d parked messages, want 2", k.bodies())
+			t.Fatalf("bob got %d parked messages, want 2", k.Count(stanza.Message))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	k.mu.Lock()
-	first, _ := k.got[len(k.got)-2].Element()
-	k.mu.Unlock()
+	got := k.Got()
+	first, _ := got[len(got)-2].Element()
 	if first.Child(stanza.NSClient, "body").Text != "p1" {
 		t.Fatalf("parked messages out of order: first %s", first)
 	}

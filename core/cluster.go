@@ -98,6 +98,11 @@ func (c *Core) RouteInbound(ctx context.Context, st *stanza.Stanza) {
 		c.drop("forward_not_local_user")
 		return
 	}
+	// The answer to a request this core made (Request) for one of its
+	// users comes through the core of the JID it asked.
+	if c.response(st) {
+		return
+	}
 	c.inbound(ctx, st, to)
 }
 

@@ -71,3 +71,34 @@ func TestSendAsBare(t *testing.T) {
 		t.Fatalf("delivered: %v", kb.Got())
 	}
 }
+
+// TestRequestAnsweredThroughAnotherCore: the answer to a Request a core
+// made for one of its users, forwarded by the core of the JID it asked,
+// reaches the waiting Request.
+func TestRequestAnsweredThroughAnotherCore(t *testing.T) {
+	c := newCore(t, "replace", 0)
+	_, kb, err := open(t, c, "b@localhost", "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	iq := stanza.FromElement(stanzaElement("iq", "b@localhost/r", "a@localhost", "get"))
+	done := make(chan *stanza.Stanza, 1)
+	go func() {
+		res, _ := c.Request(context.Background(), iq)
+		done <- res
+	}()
+	var asked *stanza.Stanza
+	for asked == nil {
+		for _, st := range kb.Got() {
+			if st.Kind == stanza.IQ {
+				asked = st
+			}
+		}
+	}
+	el := stanzaElement("iq", "a@localhost", "b@localhost/r", "result")
+	el.SetAttr("id", asked.ID)
+	c.RouteInbound(context.Background(), stanza.FromElement(el))
+	if res := <-done; res == nil || res.ID != asked.ID || res.Type != "result" {
+		t.Fatalf("Request got %v", res)
+	}
+}

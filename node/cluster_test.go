@@ -189,3 +189,41 @@ func TestClusterDrainToOtherEdge(t *testing.T) {
 	chatTo(t, b, a, "after")
 	chatTo(t, a, b, "after-back")
 }
+
+// TestClusterAllInOneNodes: two all-in-one nodes (edge and core) that
+// serve the link and share a mesh form a cluster: a user's second session
+// on the other node is relayed to the node that holds the first, and
+// users on the two nodes chat.
+func TestClusterAllInOneNodes(t *testing.T) {
+	caDir := filepath.Join(t.TempDir(), "ca")
+	mk := func(name string, seeds ...string) *xmpptest.Server {
+		cfg := xmpptest.Config(t)
+		cfg.Node.Name = name
+		cfg.Link.Listen = "127.0.0.1:0"
+		cfg.Link.CADir = caDir
+		meshOn(cfg, seeds...)
+		s := edgeServer(t, cfg)
+		addUsers(t, s.Node, "alice", "bob")
+		return s
+	}
+	n1 := mk("node-1")
+	n2 := mk("node-2", n1.Mesh().Addr())
+	waitFor(t, "the nodes are cluster peers", func() bool {
+		return len(n1.ClusterPeers()) == 1 && len(n2.ClusterPeers()) == 1
+	})
+	a := xmpptest.Login(t, n1.C2S, "localhost", "alice", "secret", "a")
+	b := xmpptest.Login(t, n2.C2S, "localhost", "bob", "secret", "b")
+	available(t, a, b)
+	chatTo(t, a, b, "across")
+	chatTo(t, b, a, "and-back")
+	relayed := testutil.ToFloat64(metrics.ClusterRelays)
+	a2 := xmpptest.Login(t, n2.C2S, "localhost", "alice", "secret", "a2")
+	if got := testutil.ToFloat64(metrics.ClusterRelays) - relayed; got != 1 {
+		t.Fatalf("relayed sessions: %v, want 1", got)
+	}
+	if n := n1.Core().SessionCount(); n != 2 {
+		t.Fatalf("node-1 holds %d sessions, want both of alice's", n)
+	}
+	available(t, a2)
+	chatTo(t, b, a2, "to-the-relayed-one")
+}

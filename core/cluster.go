@@ -63,16 +63,17 @@ func (c *Core) forward(ctx context.Context, st *stanza.Stanza, to jid.JID) bool 
 	if c.cluster == nil {
 		return false
 	}
+	full, any := c.holds(to)
+	if full {
+		return false
+	}
 	if !to.IsBare() {
-		if c.session(to) != nil {
-			return false
-		}
 		if node := c.cluster.Locate(ctx, to); node != "" {
 			c.cluster.Forward(node, st)
 			return true
 		}
 	}
-	if len(c.sessionsOf(to.Bare())) > 0 {
+	if any {
 		return false
 	}
 	if node := c.cluster.Locate(ctx, to.Bare()); node != "" {
@@ -106,15 +107,15 @@ func (c *Core) RouteInbound(ctx context.Context, st *stanza.Stanza) {
 	c.inbound(ctx, st, to)
 }
 
-// EndSession ends the session of a full JID with a stream error (another
-// core bound the same resource). It reports whether there was one.
-func (c *Core) EndSession(full jid.JID, e *stanza.StreamError) bool {
+// EndSession ends, as KickSession does, the session of a full JID if it
+// is the instance the registry names stream (another core bound the same
+// resource since). It reports whether it did.
+func (c *Core) EndSession(full jid.JID, stream string, e *stanza.StreamError) bool {
 	s := c.session(full)
-	if s == nil {
+	if s == nil || s.stream != stream {
 		return false
 	}
-	s.sink.Close(e)
-	s.Close(nil)
+	end(s, e)
 	return true
 }
 
@@ -133,8 +134,26 @@ func (c *Core) Bound() []BoundSession {
 // HasSession reports whether a session of the JID (full, or any of a
 // bare JID's) is bound here.
 func (c *Core) HasSession(to jid.JID) bool {
+	full, any := c.holds(to)
 	if to.IsBare() {
-		return len(c.sessionsOf(to)) > 0
+		return any
 	}
-	return c.session(to) != nil
+	return full
+}
+
+// holds reports, in one read of the session table and without copying,
+// whether the session of a full JID is bound here (full; false for a bare
+// JID) and whether any session of its account is (any).
+func (c *Core) holds(to jid.JID) (full, any bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	u := c.users[to.Bare()]
+	if u == nil {
+		return false, false
+	}
+	if !to.IsBare() {
+		i := u.find(to)
+		full = i >= 0 && !u.sessions[i].closed.Load()
+	}
+	return full, len(u.sessions) > 0
 }

@@ -33,6 +33,9 @@ func (c *Core) clientPresence(ctx context.Context, s *session, st *stanza.Stanza
 	}
 	s.mu.Lock()
 	initial := available && !s.available
+	// The registry keeps only availability and priority: a change of
+	// show or status text is not written there.
+	placeChanged := available != s.available || prio != s.priority
 	s.available = available
 	s.priority = prio
 	var directed []jid.JID
@@ -47,7 +50,7 @@ func (c *Core) clientPresence(ctx context.Context, s *session, st *stanza.Stanza
 		s.directed = nil
 	}
 	s.mu.Unlock()
-	if c.cluster != nil && s.stream != "" && !s.closed.Load() {
+	if placeChanged && c.cluster != nil && s.stream != "" && !s.closed.Load() {
 		c.cluster.Presence(ctx, s.bound())
 	}
 

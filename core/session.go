@@ -87,8 +87,8 @@ func (s *session) Close(undelivered []*stanza.Stanza) {
 		// core hands its sessions off): the user did not leave, so no
 		// unavailable presence. What this core could not hand to the edge
 		// goes to the session where it is now.
-		for _, st := range undelivered {
-			s.c.handOver(ctx, s, st)
+		if len(undelivered) > 0 {
+			s.c.handOver(ctx, s, undelivered)
 		}
 		if first {
 			s.c.closed(ctx, s)
@@ -128,12 +128,15 @@ func (c *Core) closed(ctx context.Context, s *session) {
 // handOver sends what a moved session had not delivered to the session
 // at its new core, as it is; when it is not registered anywhere else
 // (yet), as if the session had never been bound.
-func (c *Core) handOver(ctx context.Context, s *session, st *stanza.Stanza) {
-	if node := c.cluster.Locate(ctx, s.jid); node != "" {
-		c.cluster.Deliver(node, s.jid, st)
-		return
+func (c *Core) handOver(ctx context.Context, s *session, undelivered []*stanza.Stanza) {
+	node := c.cluster.Locate(ctx, s.jid)
+	for _, st := range undelivered {
+		if node != "" {
+			c.cluster.Deliver(node, s.jid, st)
+		} else {
+			c.redeliver(ctx, s, st)
+		}
 	}
-	c.redeliver(ctx, s, st)
 }
 
 // redeliver routes a stanza that reached the edge of a session that ended

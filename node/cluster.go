@@ -92,18 +92,7 @@ func (n *Node) followMesh() {
 	}()
 }
 
-func (n *Node) setPeers(m *mesh.Mesh) {
-	peers := map[string]string{}
-	for _, c := range m.Cores(n.cfg.Mesh.Region) {
-		if c.Name == n.cfg.Node.Name {
-			continue
-		}
-		if a := dialAddr(c.Tags.Link, c.Addr); a != "" {
-			peers[c.Name] = a
-		}
-	}
-	n.cluster.SetPeers(peers)
-}
+func (n *Node) setPeers(m *mesh.Mesh) { n.cluster.SetPeers(n.regionCores(m)) }
 
 // stopCluster stops following the mesh, then the peers and the registry;
 // it runs after the link server closed (the core's sessions are gone).

@@ -152,10 +152,8 @@ func (n *Node) coreAddrs() []string {
 			return nil // not joined yet
 		}
 		from = "mesh region " + n.cfg.Mesh.Region
-		for _, c := range m.Cores(n.cfg.Mesh.Region) {
-			if a := dialAddr(c.Tags.Link, c.Addr); a != "" {
-				addrs = append(addrs, a)
-			}
+		for _, a := range n.regionCores(m) {
+			addrs = append(addrs, a)
 		}
 		addrs = coreOrder(n.cfg.Node.Name, addrs)
 	} else {
@@ -173,6 +171,21 @@ func (n *Node) coreAddrs() []string {
 		}
 	}
 	return addrs
+}
+
+// regionCores maps the mesh's cores of this node's region to the link
+// address to dial (those that announce one); this node is left out.
+func (n *Node) regionCores(m *mesh.Mesh) map[string]string {
+	out := map[string]string{}
+	for _, c := range m.Cores(n.cfg.Mesh.Region) {
+		if c.Name == n.cfg.Node.Name {
+			continue
+		}
+		if a := dialAddr(c.Tags.Link, c.Addr); a != "" {
+			out[c.Name] = a
+		}
+	}
+	return out
 }
 
 // dialAddr is the address to dial for a member's address tag (link,

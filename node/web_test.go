@@ -6,8 +6,6 @@ import (
 	"encoding/xml"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/meridian-xmpp/meridian/internal/xmpptest"
@@ -91,17 +89,11 @@ func TestWebRequestsCounted(t *testing.T) {
 func metricValue(t *testing.T, srv *xmpptest.Server, series string) float64 {
 	t.Helper()
 	body, _ := io.ReadAll(getWeb(t, "http://"+srv.HTTP+"/metrics", nil).Body)
-	for _, line := range strings.Split(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return f
-		}
+	f, ok := xmpptest.MetricValue(string(body), series)
+	if !ok {
+		t.Fatalf("%s not in /metrics", series)
 	}
-	t.Fatalf("%s not in /metrics", series)
-	return 0
+	return f
 }
 
 func TestHostMetaPublicURLAndDisabled(t *testing.T) {

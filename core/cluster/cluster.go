@@ -85,6 +85,7 @@ type Cluster struct {
 	limbo    []parked        // stanzas for sessions whose core is gone, in order
 	lseq     uint64          // ids of parked stanzas
 	waitingN map[jid.JID]int // parked stanzas per recipient
+	nparked  atomic.Int64    // len(limbo), read without the lock
 	lwake    chan struct{}
 
 	stop chan struct{}
@@ -190,15 +191,14 @@ func (c *Cluster) Close() {
 // it is given and bound here, else by the recipient's side of routing.
 func (c *Cluster) handleHere(ctx context.Context, full jid.JID, st *stanza.Stanza) {
 	metrics.ClusterForwards.WithLabelValues("kept").Inc()
-	if !full.IsZero() && c.o.Core.DeliverTo(full, st) {
-		return
-	}
-	c.o.Core.RouteInbound(ctx, st)
+	c.deliverHere(ctx, full, st)
 }
 
-// deliverHere is the receiving end of Deliver.
+// deliverHere hands a stanza to this core's session of full as it is
+// (the receiving end of Deliver), or, with no such session or no full,
+// runs the recipient's side of routing here.
 func (c *Cluster) deliverHere(ctx context.Context, full jid.JID, st *stanza.Stanza) {
-	if c.o.Core.DeliverTo(full, st) {
+	if !full.IsZero() && c.o.Core.DeliverTo(full, st) {
 		return
 	}
 	c.o.Core.RouteInbound(ctx, st)
@@ -519,7 +519,7 @@ func (c *Cluster) refresh() {
 		return
 	}
 	for _, p := range lost {
-		c.o.Core.EndSession(p.JID, &stanza.StreamError{Condition: stanza.Conflict, Text: "the resource is bound on another core"})
+		c.o.Core.EndSession(p.JID, p.Stream, &stanza.StreamError{Condition: stanza.Conflict, Text: "the resource is bound on another core"})
 	}
 }
 

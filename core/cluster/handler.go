@@ -147,7 +147,9 @@ func (c *Cluster) apply(ctx context.Context, from string, d *wire.Dec) error {
 			if err != nil {
 				return c.malformed(from, "end", err)
 			}
-			c.endSession(ctx, j, stream)
+			// Another core bound the full JID again: this session ends,
+			// unless it is a newer one than the core saw.
+			c.o.Core.EndSession(j, stream, &stanza.StreamError{Condition: stanza.Conflict, Text: "replaced by a new session"})
 		case itemDeliver:
 			full := d.String()
 			st, err := wire.DecodeStanzaValue(d)
@@ -165,17 +167,6 @@ func (c *Cluster) apply(ctx context.Context, from string, d *wire.Dec) error {
 		}
 	}
 	return nil
-}
-
-// endSession ends a session that another core bound again (the same
-// full JID there is newer), unless the session here is newer itself.
-func (c *Cluster) endSession(ctx context.Context, full jid.JID, stream string) {
-	for _, b := range c.o.Core.Bound() {
-		if b.JID == full && b.Stream == stream {
-			c.o.Core.EndSession(full, &stanza.StreamError{Condition: stanza.Conflict, Text: "replaced by a new session"})
-			return
-		}
-	}
 }
 
 func (c *Cluster) malformed(from, what string, err error) error {

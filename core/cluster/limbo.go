@@ -53,6 +53,7 @@ func (c *Cluster) park(full jid.JID, st *stanza.Stanza) {
 		c.waitingN = map[jid.JID]int{}
 	}
 	c.waitingN[key]++
+	c.nparked.Store(int64(len(c.limbo)))
 	c.lmu.Unlock()
 	metrics.ClusterForwards.WithLabelValues("parked").Inc()
 	c.kick()
@@ -61,6 +62,9 @@ func (c *Cluster) park(full jid.JID, st *stanza.Stanza) {
 // waiting reports whether stanzas to the recipient are parked: later ones
 // queue behind them.
 func (c *Cluster) waiting(key jid.JID) bool {
+	if c.nparked.Load() == 0 { // every forward asks: no lock when nothing waits
+		return false
+	}
 	c.lmu.Lock()
 	defer c.lmu.Unlock()
 	return c.waitingN[key] > 0
@@ -78,6 +82,7 @@ func (c *Cluster) takeLimbo() []parked {
 	defer c.lmu.Unlock()
 	l := c.limbo
 	c.limbo, c.waitingN = nil, nil
+	c.nparked.Store(0)
 	return l
 }
 
@@ -155,6 +160,7 @@ func (c *Cluster) resolve() {
 	}
 	clear(c.limbo[len(kept):])
 	c.limbo = kept
+	c.nparked.Store(int64(len(kept)))
 	c.lmu.Unlock()
 }
 

@@ -126,13 +126,8 @@ func (c *cluster) metric(k int, series string) float64 {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f
-		}
-	}
-	return 0
+	f, _ := xmpptest.MetricValue(string(b), series)
+	return f
 }
 
 func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }

@@ -143,6 +143,9 @@ func (f *flow) ack(seq uint64) {
 	f.mu.Unlock()
 }
 
+// keepUnacked is the most frames' room an idle flow keeps.
+const keepUnacked = 64
+
 // ackLocked drops what the far end acknowledged, calling each (when not
 // nil) for every dropped frame in order; f.mu is held.
 func (f *flow) ackLocked(seq uint64, each func(sent)) {
@@ -151,13 +154,17 @@ func (f *flow) ackLocked(seq uint64, each func(sent)) {
 		if each != nil {
 			each(f.unacked[i])
 		}
-		f.unacked[i] = sent{}
 		i++
 	}
 	if i > 0 {
-		f.unacked = f.unacked[i:]
-		if len(f.unacked) == 0 {
-			f.unacked = f.unacked[:0:0] // let the backing array go
+		// Moved down rather than sliced off the front, so the array is
+		// reused (a session's next stanza allocates nothing) unless it
+		// grew large in a burst.
+		n := copy(f.unacked, f.unacked[i:])
+		clear(f.unacked[n:])
+		f.unacked = f.unacked[:n]
+		if n == 0 && cap(f.unacked) > keepUnacked {
+			f.unacked = nil
 		}
 		f.space.Broadcast()
 	}
@@ -178,7 +185,9 @@ const (
 type acker struct {
 	mu      sync.Mutex
 	pending []*flow
+	spare   []*flow
 	armed   bool
+	timer   *time.Timer
 }
 
 func (a *acker) want(f *flow) {
@@ -186,7 +195,11 @@ func (a *acker) want(f *flow) {
 	a.pending = append(a.pending, f)
 	if !a.armed {
 		a.armed = true
-		time.AfterFunc(ackDelay, a.flush)
+		if a.timer == nil {
+			a.timer = time.AfterFunc(ackDelay, a.flush)
+		} else {
+			a.timer.Reset(ackDelay)
+		}
 	}
 	a.mu.Unlock()
 }
@@ -194,14 +207,20 @@ func (a *acker) want(f *flow) {
 func (a *acker) flush() {
 	a.mu.Lock()
 	fs := a.pending
-	a.pending, a.armed = nil, false
+	a.pending, a.spare, a.armed = a.spare, nil, false
 	a.mu.Unlock()
-	for _, f := range fs {
+	for i, f := range fs {
 		f.mu.Lock()
 		f.ackNow, f.ackAsked = true, false
 		f.signalLocked()
 		f.mu.Unlock()
+		fs[i] = nil
 	}
+	a.mu.Lock()
+	if a.spare == nil {
+		a.spare = fs[:0]
+	}
+	a.mu.Unlock()
 }
 
 // received records that the frame seq was handed on; wake tells the

@@ -41,7 +41,7 @@ func startCores(t *testing.T, caDir string, count int, users ...string) []*node.
 		addUsers(t, c, users...)
 		cores = append(cores, c)
 	}
-	waitFor(t, "every core sees the others as peers", func() bool {
+	xmpptest.Eventually(t, "every core sees the others as peers", func() bool {
 		for _, c := range cores {
 			if len(c.ClusterPeers()) != count-1 {
 				return false
@@ -65,7 +65,7 @@ func TestClusterCores(t *testing.T) {
 	cores := startCores(t, caDir, 3, "alice", "bob")
 	e1 := edgeServer(t, edgeConfig(t, "edge-1", caDir, linkOf(cores[0]), linkOf(cores[2])))
 	e2 := edgeServer(t, edgeConfig(t, "edge-2", caDir, linkOf(cores[1]), linkOf(cores[2])))
-	waitFor(t, "edges connected", func() bool { return e1.LinkConnected() == "core-1" && e2.LinkConnected() == "core-2" })
+	xmpptest.Eventually(t, "edges connected", func() bool { return e1.LinkConnected() == "core-1" && e2.LinkConnected() == "core-2" })
 
 	a := xmpptest.Login(t, e1.C2S, "localhost", "alice", "secret", "a")
 	b := xmpptest.Login(t, e2.C2S, "localhost", "bob", "secret", "b")
@@ -74,7 +74,7 @@ func TestClusterCores(t *testing.T) {
 		t.Fatalf("sessions per core: %d %d %d", cores[0].Core().SessionCount(), cores[1].Core().SessionCount(), cores[2].Core().SessionCount())
 	}
 	forwarded := testutil.ToFloat64(metrics.ClusterForwards.WithLabelValues("received"))
-	subscribeBoth(t, a, b)
+	xmpptest.SubscribeBoth(a, b)
 	chatTo(t, a, b, "hello-bob")
 	chatTo(t, b, a, "hello-alice")
 	// To the bare JID: the core of the sender finds the recipient's core.
@@ -110,7 +110,7 @@ func TestClusterCores(t *testing.T) {
 			t.Fatalf("a2 saw presence of %v, not %s", seen, want)
 		}
 	}
-	expectPresence(t, b, a2.JID, "") // bob sees the new resource
+	b.ExpectPresence(a2.JID, "") // bob sees the new resource
 	b.Send("<message type='chat' to='alice@localhost' id='bare2'><body>both</body></message>")
 	expectBody(t, a, "both")
 	expectBody(t, a2, "both")
@@ -119,8 +119,8 @@ func TestClusterCores(t *testing.T) {
 	// kept; messages flow both ways, and alice's relayed resource, cut
 	// with core-2, logs in again.
 	shutdown(cores[1])
-	waitFor(t, "bob's session on core-3", func() bool { return cores[2].Core().SessionCount() >= 1 })
-	waitFor(t, "core-1 no longer has core-2 as peer", func() bool { return !slices.Contains(cores[0].ClusterPeers(), "core-2") })
+	xmpptest.Eventually(t, "bob's session on core-3", func() bool { return cores[2].Core().SessionCount() >= 1 })
+	xmpptest.Eventually(t, "core-1 no longer has core-2 as peer", func() bool { return !slices.Contains(cores[0].ClusterPeers(), "core-2") })
 	for i := range 5 {
 		chatTo(t, a, b, "after-"+string(rune('0'+i)))
 	}
@@ -152,7 +152,7 @@ func TestClusterDrainToOtherEdge(t *testing.T) {
 		return edgeServer(t, cfg)
 	}
 	e1, e2 := mk("edge-1"), mk("edge-2")
-	waitFor(t, "edges connected and seen", func() bool {
+	xmpptest.Eventually(t, "edges connected and seen", func() bool {
 		return e1.LinkConnected() != "" && e2.LinkConnected() != "" && len(e1.Mesh().Edges("eu")) == 2
 	})
 	a := xmpptest.Login(t, e1.C2S, "localhost", "alice", "secret", "a")
@@ -171,7 +171,7 @@ func TestClusterDrainToOtherEdge(t *testing.T) {
 		t.Fatalf("alice's stream ended with %s", got)
 	}
 	waitDrained(t, e1.Node)
-	waitFor(t, "edge-1 seen draining and out of the route view", func() bool {
+	xmpptest.Eventually(t, "edge-1 seen draining and out of the route view", func() bool {
 		for _, e := range e2.Mesh().Edges("eu") {
 			if e.Name == "edge-1" {
 				return false
@@ -208,7 +208,7 @@ func TestClusterAllInOneNodes(t *testing.T) {
 	}
 	n1 := mk("node-1")
 	n2 := mk("node-2", n1.Mesh().Addr())
-	waitFor(t, "the nodes are cluster peers", func() bool {
+	xmpptest.Eventually(t, "the nodes are cluster peers", func() bool {
 		return len(n1.ClusterPeers()) == 1 && len(n2.ClusterPeers()) == 1
 	})
 	a := xmpptest.Login(t, n1.C2S, "localhost", "alice", "secret", "a")

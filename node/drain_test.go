@@ -183,7 +183,7 @@ func TestDrainSplitRoles(t *testing.T) {
 	edge := edgeServer(t, ecfg)
 	a := xmpptest.Login(t, edge.C2S, "localhost", "alice", "secret", "a")
 	b := xmpptest.Login(t, edge.C2S, "localhost", "bob", "secret", "b")
-	waitFor(t, "two sessions on the core", func() bool { return core.Core().SessionCount() == 2 })
+	xmpptest.Eventually(t, "two sessions on the core", func() bool { return core.Core().SessionCount() == 2 })
 
 	if r := adminOn(t, c, ccfg.Node.DataDir).do("POST", "/v1/drain", map[string]any{}); r.code != http.StatusConflict {
 		t.Errorf("drain a core-only node: %d %s, want 409", r.code, r.body)
@@ -196,5 +196,5 @@ func TestDrainSplitRoles(t *testing.T) {
 		}
 	}
 	waitDrained(t, edge)
-	waitFor(t, "no session left on the core", func() bool { return core.Core().SessionCount() == 0 })
+	xmpptest.Eventually(t, "no session left on the core", func() bool { return core.Core().SessionCount() == 0 })
 }

@@ -37,18 +37,6 @@ func expectPush(t *testing.T, c *xmpptest.Conn, contact string) *xmltok.Element 
 	return nil
 }
 
-func expectPresence(t *testing.T, c *xmpptest.Conn, from, typ string) *xmltok.Element {
-	t.Helper()
-	for i := 0; i < 20; i++ {
-		el := c.Next()
-		if el.Local == "presence" && el.Attr("from") == from && el.Attr("type") == typ {
-			return el
-		}
-	}
-	t.Fatalf("no presence type=%q from %s", typ, from)
-	return nil
-}
-
 // TestSubscriptionFlow walks RFC 6121 §3: request, approval both ways,
 // roster pushes with versions, presence broadcast and probes, then
 // cancellation.
@@ -72,7 +60,7 @@ func TestSubscriptionFlow(t *testing.T) {
 	if it := expectPush(t, a, "bob@localhost"); it.Attr("subscription") != "none" || it.Attr("ask") != "subscribe" {
 		t.Fatalf("alice's item after subscribe: %s", it)
 	}
-	expectPresence(t, b, "alice@localhost", "subscribe")
+	b.ExpectPresence("alice@localhost", "subscribe")
 	// Bob approves: alice has 'to' and sees bob online.
 	b.Send("<presence to='alice@localhost' type='subscribed'/>")
 	if it := expectPush(t, b, "alice@localhost"); it.Attr("subscription") != "from" {
@@ -81,13 +69,13 @@ func TestSubscriptionFlow(t *testing.T) {
 	if it := expectPush(t, a, "bob@localhost"); it.Attr("subscription") != "to" || it.HasAttr("ask") {
 		t.Fatalf("alice's item after subscribed: %s", it)
 	}
-	expectPresence(t, a, "bob@localhost/b", "")
+	a.ExpectPresence("bob@localhost/b", "")
 	// The other direction.
 	b.Send("<presence to='alice@localhost' type='subscribe'/>")
 	if it := expectPush(t, b, "alice@localhost"); it.Attr("subscription") != "from" || it.Attr("ask") != "subscribe" {
 		t.Fatalf("bob's item after subscribe: %s", it)
 	}
-	expectPresence(t, a, "bob@localhost", "subscribe")
+	a.ExpectPresence("bob@localhost", "subscribe")
 	a.Send("<presence to='bob@localhost' type='subscribed'/>")
 	if it := expectPush(t, a, "bob@localhost"); it.Attr("subscription") != "both" {
 		t.Fatalf("alice's item: %s", it)
@@ -97,13 +85,13 @@ func TestSubscriptionFlow(t *testing.T) {
 	}
 	// Broadcast: bob changes presence, alice sees it.
 	b.Send("<presence><show>away</show></presence>")
-	if p := expectPresence(t, a, "bob@localhost/b", ""); p.Child("", "show") == nil {
+	if p := a.ExpectPresence("bob@localhost/b", ""); p.Child("", "show") == nil {
 		t.Fatalf("presence: %s", p)
 	}
 	// A new resource of alice probes bob and learns his presence.
 	a2 := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "a2")
 	a2.Send("<presence/>")
-	expectPresence(t, a2, "bob@localhost/b", "")
+	a2.ExpectPresence("bob@localhost/b", "")
 	// Roster versioning: an up-to-date client gets an empty result.
 	a2.Send("<iq type='get' id='r2'><query xmlns='jabber:iq:roster'/></iq>")
 	full := a2.Expect("iq")
@@ -114,7 +102,7 @@ func TestSubscriptionFlow(t *testing.T) {
 	}
 	// Bob leaves: alice's resources see unavailable.
 	b.Close()
-	expectPresence(t, a, "bob@localhost/b", "unavailable")
+	a.ExpectPresence("bob@localhost/b", "unavailable")
 	// Removing bob from alice's roster cancels both subscriptions.
 	a.Send("<iq type='set' id='rm'><query xmlns='jabber:iq:roster'><item jid='bob@localhost' subscription='remove'/></query></iq>")
 	if it := expectPush(t, a, "bob@localhost"); it.Attr("subscription") != "remove" {
@@ -226,7 +214,7 @@ func TestPrioritiesAndDirectedPresence(t *testing.T) {
 	lo.Send("<presence><priority>1</priority></presence>")
 	neg.Send("<presence><priority>-1</priority></presence>")
 	for _, c := range []*xmpptest.Conn{hi, lo, neg} {
-		expectPresence(t, c, c.JID, "") // processed: each sees its own presence
+		c.ExpectPresence(c.JID, "") // processed: each sees its own presence
 	}
 	a := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "a")
 	a.Send("<message to='bob@localhost' type='chat' id='p1'><body>to the top</body></message>")
@@ -268,10 +256,10 @@ func TestPrioritiesAndDirectedPresence(t *testing.T) {
 	// Directed presence: alice (no subscription) sends presence to bob's
 	// full JID; when she leaves, bob's resource learns she is unavailable.
 	a.Send("<presence to='bob@localhost/neg'/>")
-	expectPresence(t, neg, "alice@localhost/a", "")
+	neg.ExpectPresence("alice@localhost/a", "")
 	a.Send("<presence/>")
 	a.Close()
-	expectPresence(t, neg, "alice@localhost/a", "unavailable")
+	neg.ExpectPresence("alice@localhost/a", "unavailable")
 
 	// Pre-approval: bob approves alice before she asks; her request is
 	// then answered at once.

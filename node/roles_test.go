@@ -92,25 +92,6 @@ func addUsers(t *testing.T, core *node.Node, users ...string) {
 	}
 }
 
-// waitFor polls cond until it holds, within a generous deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("%s: not reached", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// subscribeBoth makes a and b subscribe to each other and checks that
-// each sees the other's available presence.
-func subscribeBoth(t *testing.T, a, b *xmpptest.Conn) {
-	t.Helper()
-	xmpptest.SubscribeBoth(a, b)
-}
-
 // chatTo sends a message from a to b's full JID and expects b to get it.
 func chatTo(t *testing.T, from, to *xmpptest.Conn, body string) {
 	t.Helper()
@@ -131,7 +112,7 @@ func available(t *testing.T, cs ...*xmpptest.Conn) {
 	t.Helper()
 	for _, c := range cs {
 		c.Send("<presence/>")
-		expectPresence(t, c, c.JID, "") // self-presence (RFC 6121 §4.2.2)
+		c.ExpectPresence(c.JID, "") // self-presence (RFC 6121 §4.2.2)
 	}
 }
 
@@ -184,7 +165,7 @@ func TestRolesStaticCores(t *testing.T) {
 	}
 
 	available(t, a, b)
-	subscribeBoth(t, a, b)
+	xmpptest.SubscribeBoth(a, b)
 	chatTo(t, a, b, "hello-bob")
 	chatTo(t, b, a, "hello-alice")
 
@@ -245,7 +226,7 @@ func TestRolesMesh(t *testing.T) {
 	ecfg := edgeConfig(t, "edge-1", caDir)
 	meshOn(ecfg, core.Mesh().Addr())
 	edge := edgeServer(t, ecfg)
-	waitFor(t, "edge connected to core-1 through the mesh", func() bool { return edge.LinkConnected() == "core-1" })
+	xmpptest.Eventually(t, "edge connected to core-1 through the mesh", func() bool { return edge.LinkConnected() == "core-1" })
 	cores := edge.Mesh().Cores("eu")
 	if len(cores) != 1 || cores[0].Tags.Link != link {
 		t.Fatalf("edge's route view: %+v", cores)
@@ -254,11 +235,11 @@ func TestRolesMesh(t *testing.T) {
 	a := xmpptest.Login(t, edge.C2S, "localhost", "alice", "secret", "a")
 	b := xmpptest.Login(t, edge.C2S, "localhost", "bob", "secret", "b")
 	available(t, a, b)
-	subscribeBoth(t, a, b)
+	xmpptest.SubscribeBoth(a, b)
 	chatTo(t, a, b, "via-mesh")
 
 	// The core's mesh load is its sessions.
-	waitFor(t, "core load gossiped", func() bool {
+	xmpptest.Eventually(t, "core load gossiped", func() bool {
 		for _, m := range edge.Mesh().Members() {
 			if m.Name == "core-1" && m.Tags.Load == 2 {
 				return true
@@ -294,22 +275,22 @@ func TestRolesCoreRestart(t *testing.T) {
 	}
 	enableCarbons(t, a2)
 	available(t, a, b)
-	subscribeBoth(t, a, b)
+	xmpptest.SubscribeBoth(a, b)
 	chatTo(t, a, b, "before")
 
 	failovers := testutil.ToFloat64(metrics.LinkFailovers)
 	carried := testutil.ToFloat64(metrics.LinkCarried)
 	shutdown(core)
-	waitFor(t, "edge noticed the core left", func() bool { return testutil.ToFloat64(metrics.LinkFailovers) > failovers })
+	xmpptest.Eventually(t, "edge noticed the core left", func() bool { return testutil.ToFloat64(metrics.LinkFailovers) > failovers })
 	core2 := startNode(t, coreConfig(t, "core-1", caDir, coreDir, link))
-	waitFor(t, "edge reconnected", func() bool { return edge.LinkConnected() == "core-1" })
-	waitFor(t, "sessions reopened on the new core", func() bool { return core2.Core().SessionCount() == 3 })
+	xmpptest.Eventually(t, "edge reconnected", func() bool { return edge.LinkConnected() == "core-1" })
+	xmpptest.Eventually(t, "sessions reopened on the new core", func() bool { return core2.Core().SessionCount() == 3 })
 
 	// Without a word from the clients: bob sees alice available again
 	// (her carried presence, or the answer to his carried presence's
 	// probe), and the new core has both available.
-	expectPresence(t, b, a.JID, "")
-	waitFor(t, "alice and bob available on the new core", func() bool {
+	b.ExpectPresence(a.JID, "")
+	xmpptest.Eventually(t, "alice and bob available on the new core", func() bool {
 		n := 0
 		for _, ss := range core2.Core().AllSessions() {
 			if (ss.JID.String() == a.JID || ss.JID.String() == b.JID) && ss.Available {
@@ -413,7 +394,7 @@ func TestRolesConfigErrors(t *testing.T) {
 	before := refused()
 	core := startNode(t, coreConfig(t, "core-1", filepath.Join(t.TempDir(), "ca1"), t.TempDir(), "127.0.0.1:0"))
 	edge := startNode(t, edgeConfig(t, "edge-1", filepath.Join(t.TempDir(), "ca2"), core.Addrs("link")[0].String()))
-	waitFor(t, "the link refused across CAs", func() bool { return refused() > before })
+	xmpptest.Eventually(t, "the link refused across CAs", func() bool { return refused() > before })
 	if got := edge.LinkConnected(); got != "" {
 		t.Fatalf("edge connected to %q across CAs", got)
 	}

@@ -93,10 +93,10 @@ func TestVCard(t *testing.T) {
 	// Bob, online with presence, learns of alice's avatar from her
 	// broadcast; she has no vCard yet, so the photo is empty.
 	b.Send("<presence/>")
-	expectPresence(t, b, "bob@localhost/b", "")
+	b.ExpectPresence("bob@localhost/b", "")
 	quiet(t, b, nil) // his probe of alice is handled before she is online
 	a.Send("<presence/>")
-	p := expectPresence(t, b, "alice@localhost/a", "")
+	p := b.ExpectPresence("alice@localhost/a", "")
 	if x := p.Child("vcard-temp:x:update", "x"); x == nil || x.Child("vcard-temp:x:update", "photo") == nil || x.Child("vcard-temp:x:update", "photo").Text != "" {
 		t.Fatalf("presence without a vCard: %s", p)
 	}
@@ -108,13 +108,13 @@ func TestVCard(t *testing.T) {
 	// presence carries the hash, added by the server.
 	quiet(t, b, nil)
 	a.Send("<presence><show>away</show></presence>")
-	p = expectPresence(t, b, "alice@localhost/a", "")
+	p = b.ExpectPresence("alice@localhost/a", "")
 	if photo := p.Child("vcard-temp:x:update", "x").Child("vcard-temp:x:update", "photo"); photo.Text != avatarHash() || p.Child("", "show") == nil {
 		t.Fatalf("presence with an avatar: %s (want hash %s)", p, avatarHash())
 	}
 	// A client's own update child is kept as it is.
 	a.Send("<presence><x xmlns='vcard-temp:x:update'/></presence>")
-	p = expectPresence(t, b, "alice@localhost/a", "")
+	p = b.ExpectPresence("alice@localhost/a", "")
 	if x := p.Child("vcard-temp:x:update", "x"); x == nil || len(x.Children) != 0 || strings.Count(xmltokString(p), "vcard-temp:x:update") != 1 {
 		t.Fatalf("client's update child: %s", p)
 	}
@@ -223,10 +223,10 @@ func TestBlocking(t *testing.T) {
 		}
 	}
 	// Bob sees both of alice's resources go away.
-	expectPresence(t, b, "alice@localhost/a1", "unavailable")
-	expectPresence(t, b, "alice@localhost/a2", "unavailable")
+	b.ExpectPresence("alice@localhost/a1", "unavailable")
+	b.ExpectPresence("alice@localhost/a2", "unavailable")
 	// a2 got no push, only bob's unavailable presence.
-	expectPresence(t, a2, "bob@localhost/b", "unavailable")
+	a2.ExpectPresence("bob@localhost/b", "unavailable")
 	quiet(t, a2, nil)
 
 	// Inbound from bob: message and IQ bounce, presence vanishes.
@@ -239,7 +239,7 @@ func TestBlocking(t *testing.T) {
 	b.Send("<presence><show>dnd</show></presence>")
 	b.Send("<presence to='alice@localhost' type='subscribe'/>")
 	b.Send("<presence to='alice@localhost/a2'/>")
-	expectPresence(t, b, "bob@localhost/b", "") // his own broadcast
+	b.ExpectPresence("bob@localhost/b", "") // his own broadcast
 	quiet(t, b, nil)
 	quiet(t, a1, nil)
 	quiet(t, a2, nil)
@@ -257,7 +257,7 @@ func TestBlocking(t *testing.T) {
 	// Alice's broadcasts no longer reach bob (her own resources still
 	// see them).
 	a1.Send("<presence><show>chat</show></presence>")
-	expectPresence(t, a2, "alice@localhost/a1", "")
+	a2.ExpectPresence("alice@localhost/a1", "")
 	quiet(t, b, nil)
 
 	// Unblock: pushed, bob gets alice's current presence and she his.
@@ -277,9 +277,9 @@ func TestBlocking(t *testing.T) {
 			t.Fatalf("a1 got %s", el)
 		}
 	}
-	expectPresence(t, b, "alice@localhost/a1", "")
-	expectPresence(t, b, "alice@localhost/a2", "")
-	expectPresence(t, a2, "bob@localhost/b", "") // the probe's answer
+	b.ExpectPresence("alice@localhost/a1", "")
+	b.ExpectPresence("alice@localhost/a2", "")
+	a2.ExpectPresence("bob@localhost/b", "") // the probe's answer
 	b.Send("<message to='alice@localhost/a2' type='chat' id='m3'><body>back</body></message>")
 	if m := a2.Expect("message"); m.Attr("id") != "m3" || m.Attr("type") == "error" {
 		t.Fatalf("after unblock: %s", m)
@@ -418,7 +418,7 @@ enabled = false
 	}
 	// Without vcard, presence is left as the client sent it.
 	a.Send("<presence/>")
-	if p := expectPresence(t, a, "alice@localhost/a", ""); p.Child("vcard-temp:x:update", "x") != nil {
+	if p := a.ExpectPresence("alice@localhost/a", ""); p.Child("vcard-temp:x:update", "x") != nil {
 		t.Fatalf("presence changed by a disabled module: %s", p)
 	}
 }

@@ -190,7 +190,7 @@ func (c *Cluster) Close() {
 // handleHere delivers a stanza on this core: to the session of full when
 // it is given and bound here, else by the recipient's side of routing.
 func (c *Cluster) handleHere(ctx context.Context, full jid.JID, st *stanza.Stanza) {
-	metrics.ClusterForwards.WithLabelValues("kept").Inc()
+	metrics.ClusterKept.Inc()
 	c.deliverHere(ctx, full, st)
 }
 
@@ -243,7 +243,7 @@ func (c *Cluster) SetPeers(addrs map[string]string) {
 			// is parked once it is no longer a peer.
 			for _, it := range p.detach() {
 				if it.kind == itemStanza || it.kind == itemDeliver {
-					metrics.ClusterForwards.WithLabelValues("returned").Inc()
+					metrics.ClusterReturned.Inc()
 					c.park(it.full, it.st)
 				}
 			}
@@ -334,6 +334,12 @@ func (c *Cluster) Peers() []string {
 
 func (c *Cluster) live(name string) bool {
 	return name != "" && name != c.o.Node && c.peer(name) != nil
+}
+
+func (c *Cluster) hasPeers() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.peers) > 0
 }
 
 // leaving reports whether a core left the mesh within its grace period:
@@ -478,7 +484,7 @@ func (c *Cluster) Unbound(ctx context.Context, b core.BoundSession, handoff bool
 	}
 	// A session relayed here by another core (its "edge") is not reopened
 	// by it when this core goes.
-	if handoff && b.Edge != "" && !c.live(b.Edge) && len(c.Peers()) > 0 {
+	if handoff && b.Edge != "" && !c.live(b.Edge) && c.hasPeers() {
 		// Its edge reopens it on another core, whose Register replaces
 		// this entry: leave it, so stanzas wait for the new place.
 		return true

@@ -124,7 +124,7 @@ func (c *Cluster) apply(ctx context.Context, from string, d *wire.Dec) error {
 			if err != nil || st == nil {
 				return c.malformed(from, "stanza", err)
 			}
-			metrics.ClusterForwards.WithLabelValues("received").Inc()
+			metrics.ClusterReceived.Inc()
 			c.o.Core.RouteInbound(ctx, st)
 		case itemUpdate:
 			b := d.Bytes()
@@ -160,7 +160,7 @@ func (c *Cluster) apply(ctx context.Context, from string, d *wire.Dec) error {
 			if err != nil {
 				return c.malformed(from, "deliver", err)
 			}
-			metrics.ClusterForwards.WithLabelValues("received").Inc()
+			metrics.ClusterReceived.Inc()
 			c.deliverHere(ctx, j, st)
 		default:
 			return c.malformed(from, "kind", fmt.Errorf("unknown item %q", kind))

@@ -55,7 +55,7 @@ func (c *Cluster) park(full jid.JID, st *stanza.Stanza) {
 	c.waitingN[key]++
 	c.nparked.Store(int64(len(c.limbo)))
 	c.lmu.Unlock()
-	metrics.ClusterForwards.WithLabelValues("parked").Inc()
+	metrics.ClusterParked.Inc()
 	c.kick()
 }
 

@@ -67,7 +67,7 @@ func (p *peer) enqueue(it item) bool {
 	p.queue = append(p.queue, it)
 	p.mu.Unlock()
 	if it.kind == itemStanza {
-		metrics.ClusterForwards.WithLabelValues("queued").Inc()
+		metrics.ClusterQueued.Inc()
 	}
 	select {
 	case p.wake <- struct{}{}:
@@ -127,7 +127,7 @@ func (p *peer) run() {
 			_, err := p.client.Cluster(ctx, req)
 			cancel()
 			if err == nil {
-				metrics.ClusterForwards.WithLabelValues("sent").Add(float64(countStanzas(batch)))
+				metrics.ClusterSent.Add(float64(countStanzas(batch)))
 				p.sent()
 				break
 			}

@@ -26,9 +26,17 @@ var (
 	})
 )
 
+// ClusterForwards' series, resolved once: the first three count every
+// forwarded stanza.
+var (
+	ClusterQueued   = ClusterForwards.WithLabelValues("queued")
+	ClusterSent     = ClusterForwards.WithLabelValues("sent")
+	ClusterReceived = ClusterForwards.WithLabelValues("received")
+	ClusterReturned = ClusterForwards.WithLabelValues("returned")
+	ClusterParked   = ClusterForwards.WithLabelValues("parked")
+	ClusterKept     = ClusterForwards.WithLabelValues("kept")
+)
+
 func init() {
 	Registry.MustRegister(ClusterForwards, ClusterErrors, ClusterRelays)
-	for _, r := range []string{"queued", "sent", "received", "returned", "parked", "kept"} {
-		ClusterForwards.WithLabelValues(r)
-	}
 }

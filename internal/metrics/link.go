@@ -70,6 +70,14 @@ var (
 	}, []string{"method", "result"})
 )
 
+// LinkStanzas' series, resolved once: they count every stanza.
+var (
+	LinkEdgeIn  = LinkStanzas.WithLabelValues("edge", "in")
+	LinkEdgeOut = LinkStanzas.WithLabelValues("edge", "out")
+	LinkCoreIn  = LinkStanzas.WithLabelValues("core", "in")
+	LinkCoreOut = LinkStanzas.WithLabelValues("core", "out")
+)
+
 func init() {
 	Registry.MustRegister(LinkConnections, LinkSessions, LinkStanzas, LinkDials,
 		LinkFailovers, LinkReplayed, LinkReturned, LinkRefusedByEdge, LinkLost,

@@ -185,7 +185,6 @@ const (
 type acker struct {
 	mu      sync.Mutex
 	pending []*flow
-	spare   []*flow
 	armed   bool
 	timer   *time.Timer
 }
@@ -207,20 +206,14 @@ func (a *acker) want(f *flow) {
 func (a *acker) flush() {
 	a.mu.Lock()
 	fs := a.pending
-	a.pending, a.spare, a.armed = a.spare, nil, false
+	a.pending, a.armed = nil, false
 	a.mu.Unlock()
-	for i, f := range fs {
+	for _, f := range fs {
 		f.mu.Lock()
 		f.ackNow, f.ackAsked = true, false
 		f.signalLocked()
 		f.mu.Unlock()
-		fs[i] = nil
 	}
-	a.mu.Lock()
-	if a.spare == nil {
-		a.spare = fs[:0]
-	}
-	a.mu.Unlock()
 }
 
 // received records that the frame seq was handed on; wake tells the

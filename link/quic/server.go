@@ -140,12 +140,12 @@ func peerName(qc *quicgo.Conn) string {
 	return ""
 }
 
+// peerOf names the peer for logs: name@address.
 func peerOf(qc *quicgo.Conn) string {
-	p := qc.RemoteAddr().String()
-	if cs := qc.ConnectionState().TLS; len(cs.PeerCertificates) > 0 {
-		p = cs.PeerCertificates[0].Subject.CommonName + "@" + p
+	if n := peerName(qc); n != "" {
+		return n + "@" + qc.RemoteAddr().String()
 	}
-	return p
+	return qc.RemoteAddr().String()
 }
 
 // sconn is one edge's connection at the core.

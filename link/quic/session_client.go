@@ -109,7 +109,7 @@ func (s *csession) Handle(st *stanza.Stanza) {
 	}
 	s.f.pushLocked(wire.Stanza, st)
 	s.f.mu.Unlock()
-	metrics.LinkStanzas.WithLabelValues("edge", "out").Inc()
+	metrics.LinkEdgeOut.Inc()
 }
 
 // Close implements link.Session: undelivered (and what the client's
@@ -290,7 +290,7 @@ func (s *csession) read(cc *cconn, r *wire.Reader, gen uint64) {
 				// when the stream ends.
 				continue
 			}
-			metrics.LinkStanzas.WithLabelValues("edge", "in").Inc()
+			metrics.LinkEdgeIn.Inc()
 			if !s.sink.Deliver(st) {
 				metrics.LinkRefusedByEdge.Inc()
 				s.f.mu.Lock()

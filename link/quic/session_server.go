@@ -33,7 +33,7 @@ func (s *ssession) Deliver(st *stanza.Stanza) bool {
 		return false
 	}
 	s.f.pushLocked(wire.Stanza, st)
-	metrics.LinkStanzas.WithLabelValues("core", "out").Inc()
+	metrics.LinkCoreOut.Inc()
 	return true
 }
 
@@ -105,7 +105,7 @@ func (s *ssession) read(r *wire.Reader) error {
 				s.c.protocolError("bad_payload", err)
 				return nil
 			}
-			metrics.LinkStanzas.WithLabelValues("core", "in").Inc()
+			metrics.LinkCoreIn.Inc()
 			s.sess.Handle(st)
 			s.f.received(seq, r.Buffered() == 0, false)
 		case wire.Undelivered:

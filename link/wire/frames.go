@@ -67,11 +67,11 @@ func decodeStanzaBody(d *Dec) (*stanza.Stanza, error) {
 	// The header's four strings are cut from one string of the header's
 	// bytes: one allocation per stanza instead of four.
 	hdr := d.b
-	var ends [4]int // where each field ends in hdr
-	var fields [4][]byte
-	for i := range fields {
-		fields[i] = d.Bytes()
-		ends[i] = len(hdr) - len(d.b)
+	var span [4][2]int // type, id, from, to: where each lies in hdr
+	for i := range span {
+		b := d.Bytes()
+		end := len(hdr) - len(d.b)
+		span[i] = [2]int{end - len(b), end}
 	}
 	st.Bytes = d.Rest()
 	if d.Err() != nil {
@@ -81,16 +81,13 @@ func decodeStanzaBody(d *Dec) (*stanza.Stanza, error) {
 		return nil, fmt.Errorf("wire: stanza kind %d", st.Kind)
 	}
 	h := string(hdr[:len(hdr)-len(st.Bytes)])
-	var f [4]string // type, id, from, to
-	for i := range f {
-		f[i] = h[ends[i]-len(fields[i]) : ends[i]]
-	}
-	st.Type, st.ID = f[0], f[1]
+	field := func(i int) string { return h[span[i][0]:span[i][1]] }
+	st.Type, st.ID = field(0), field(1)
 	var err error
-	if st.From, err = parseJID(f[2]); err != nil {
+	if st.From, err = parseJID(field(2)); err != nil {
 		return nil, err
 	}
-	if st.To, err = parseJID(f[3]); err != nil {
+	if st.To, err = parseJID(field(3)); err != nil {
 		return nil, err
 	}
 	return st, nil

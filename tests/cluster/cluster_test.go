@@ -172,17 +172,6 @@ func (c *cluster) coreOf(full string) string {
 	return ""
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("%s: not within %s", what, d)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // next returns the next presence or message, skipping the rest.
 func next(t *testing.T, c *xmpptest.Conn) *xmltok.Element {
 	t.Helper()
@@ -229,7 +218,7 @@ func localCluster(t *testing.T, c *cluster) {
 			LinkCore     string   `json:"link_core"`
 			ClusterPeers []string `json:"cluster_peers"`
 		}
-		waitFor(t, n+" joined its cluster or core", 20*time.Second, func() bool {
+		xmpptest.Eventually(t, n+" joined its cluster or core", func() bool {
 			if c.admin(n, "GET", "/v1/status", &st) != 200 {
 				return false
 			}
@@ -277,7 +266,7 @@ func localCluster(t *testing.T, c *cluster) {
 	// message arrives.
 	killDuring(t, c, alice, bob, bCore, "n")
 	newCore := ""
-	waitFor(t, "bob's session on another core", 30*time.Second, func() bool {
+	xmpptest.Eventually(t, "bob's session on another core", func() bool {
 		newCore = c.coreOf(bob.JID)
 		return newCore != "" && newCore != bCore
 	})
@@ -286,7 +275,7 @@ func localCluster(t *testing.T, c *cluster) {
 	// acknowledged by her core is sent again to the next one.
 	if aCore = c.coreOf(alice.JID); aCore != "" && aCore != bCore {
 		killDuring(t, c, alice, bob, aCore, "s")
-		waitFor(t, "alice's session on the last core", 30*time.Second, func() bool {
+		xmpptest.Eventually(t, "alice's session on the last core", func() bool {
 			n := c.coreOf(alice.JID)
 			return n != "" && n != aCore
 		})
@@ -312,7 +301,7 @@ func localCluster(t *testing.T, c *cluster) {
 		t.Fatalf("bob was sent to %q, want edge-1 %s", redirect, c.c2s(1))
 	}
 	edge2 := c.pid("edge-2")
-	waitFor(t, "edge-2 exits once drained", 30*time.Second, func() bool { return !alive(edge2) })
+	xmpptest.Eventually(t, "edge-2 exits once drained", func() bool { return !alive(edge2) })
 	// (Not checked: that alice sees bob's presence again. bob's roster
 	// was written to the store of the core that was killed — each core has
 	// its own store; docs/architecture.md "Core cluster", "Not yet".)
@@ -327,7 +316,7 @@ func redisRestart(t *testing.T, c *cluster, alice, bob *xmpptest.Conn) {
 	t.Helper()
 	c.script("restart-redis")
 	restarted := time.Now()
-	waitFor(t, "every core recorded its sessions in the new Redis", 20*time.Second, func() bool {
+	xmpptest.Eventually(t, "every core recorded its sessions in the new Redis", func() bool {
 		for k := 1; k <= 3; k++ {
 			if c.metric(k, `meridian_registry_resyncs_total{backend="redis"}`) < 1 {
 				return false

@@ -9,7 +9,7 @@ BENCHPKGS += ./link/...
 
 export GO FUZZTIME
 
-.PHONY: all build deps vet test test-unit fuzz e2e web sint bench clean redis-test cluster-test cluster cluster-stop
+.PHONY: all build deps vet test test-unit fuzz e2e web sint bench clean redis-test postgres-test cluster-test cluster cluster-stop
 
 all: build
 
@@ -57,6 +57,12 @@ sint: deps
 redis-test: deps
 	scripts/redis-test.sh
 
+## postgres-test: the tests against a real PostgreSQL (build tag postgres):
+## the storage conformance suite on storage/postgres; the script starts a
+## throwaway server on a free loopback port and removes it
+postgres-test: deps
+	scripts/postgres-test.sh
+
 ## cluster-test: the local cluster (Redis, three cores, two edges, each a
 ## process) on free loopback ports, driven by clients: chat and presence
 ## across edges, a core killed mid-conversation, an edge drained
@@ -72,10 +78,10 @@ cluster-stop:
 	scripts/cluster.sh stop
 
 ## test: the whole suite, in order: deps, vet, unit tests, redis-test,
-## cluster-test, fuzz, e2e, web, sint
+## postgres-test, cluster-test, fuzz, e2e, web, sint
 test:
 	@start=$$(date +%s); \
-	for stage in deps vet test-unit redis-test cluster-test fuzz e2e web sint; do \
+	for stage in deps vet test-unit redis-test postgres-test cluster-test fuzz e2e web sint; do \
 		echo "=== make $$stage"; \
 		$(MAKE) --no-print-directory $$stage || { echo "=== make test: FAILED in $$stage after $$(( $$(date +%s) - start ))s"; exit 1; }; \
 	done; \

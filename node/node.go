@@ -29,6 +29,7 @@ import (
 	// Every module and storage backend registers itself.
 	_ "github.com/meridian-xmpp/meridian/core/mod/all"
 	_ "github.com/meridian-xmpp/meridian/storage/embedded"
+	_ "github.com/meridian-xmpp/meridian/storage/postgres"
 )
 
 // Node is one running process.

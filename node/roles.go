@@ -57,7 +57,7 @@ func (n *Node) newCore() error {
 	if err != nil {
 		return err
 	}
-	n.stores, err = storage.Open(cfg.Storage.Backend, cfg.Node.DataDir, map[string]any{"path": cfg.Storage.Embedded.Path})
+	n.stores, err = storage.Open(cfg.Storage.Backend, cfg.Node.DataDir, cfg.StorageOptions())
 	if err != nil {
 		return err
 	}

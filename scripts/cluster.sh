@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# A local cluster on loopback to try the split deployment: Redis, three
-# cores and two edges, each a separate meridian process, joined by the
-# Serf mesh, the edges speaking to the cores over the QUIC link with the
-# automatic development CA, the cores sharing sessions through Redis.
+# A local cluster on loopback to try the split deployment: Redis,
+# PostgreSQL, three cores and two edges, each a separate meridian process,
+# joined by the Serf mesh, the edges speaking to the cores over the QUIC
+# link with the automatic development CA, the cores sharing sessions
+# through Redis and persistent data (accounts, rosters, offline messages,
+# archives) through PostgreSQL.
 #
 #   scripts/cluster.sh start    build, start everything, create demo users
 #   scripts/cluster.sh status   what runs, and the mesh as core-1 sees it
@@ -15,7 +17,7 @@
 # Environment:
 #   MERIDIAN_CLUSTER_DIR   state, configs and logs (default: .cluster)
 #   MERIDIAN_CLUSTER_PORT  first of the ports used (default 15200): Redis on
-#                          it, then node k (core-1..3 = 1..3, edge-1..2 =
+#                          it, PostgreSQL on the next, then node k (core-1..3 = 1..3, edge-1..2 =
 #                          4..5) uses PORT+10+k (mesh), +20+k (HTTP: health,
 #                          metrics), +30+k (link, cores), +40+k (c2s,
 #                          edges), +50+k (direct TLS), +60+k (web: WebSocket,
@@ -23,6 +25,10 @@
 #   MERIDIAN_CLUSTER_REGISTRY  the cores' session registry: redis (default)
 #                          or memory (replicated between the cores; Redis is
 #                          then not started)
+#   MERIDIAN_CLUSTER_STORAGE  the cores' persistent store: postgres (default,
+#                          one server they share, data in DIR/postgres) or
+#                          embedded (a file per core: each core its own
+#                          accounts and rosters)
 #   MERIDIAN_REDIS_SERVER  the redis-server binary (default: from PATH)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +39,12 @@ base=${MERIDIAN_CLUSTER_PORT:-15200}
 registry=${MERIDIAN_CLUSTER_REGISTRY:-redis}
 case $registry in redis | memory) ;; *)
 	echo "cluster: MERIDIAN_CLUSTER_REGISTRY must be redis or memory" >&2
+	exit 2
+	;;
+esac
+storage=${MERIDIAN_CLUSTER_STORAGE:-postgres}
+case $storage in postgres | embedded) ;; *)
+	echo "cluster: MERIDIAN_CLUSTER_STORAGE must be postgres or embedded" >&2
 	exit 2
 	;;
 esac
@@ -52,7 +64,7 @@ port() { # port KIND INDEX
 # The nodes refuse unknown MERIDIAN_ variables: this script's own are not
 # passed on. (A command, not a function: started in the background, its
 # pid is the node's own.)
-run=(env -u MERIDIAN_CLUSTER_DIR -u MERIDIAN_CLUSTER_PORT -u MERIDIAN_CLUSTER_REGISTRY -u MERIDIAN_REDIS_SERVER)
+run=(env -u MERIDIAN_CLUSTER_DIR -u MERIDIAN_CLUSTER_PORT -u MERIDIAN_CLUSTER_REGISTRY -u MERIDIAN_CLUSTER_STORAGE -u MERIDIAN_REDIS_SERVER)
 
 pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
@@ -94,6 +106,16 @@ listen = "127.0.0.1:$(port link "$k")"
 registry = "$registry"
 redis_url = "redis://127.0.0.1:$base/0"
 EOF
+		if [[ $storage == postgres ]]; then
+			cat <<EOF
+
+[storage]
+backend = "postgres"
+
+[storage.postgres]
+dsn = "postgres://meridian@127.0.0.1:$((base + 1))/postgres?sslmode=disable"
+EOF
+		fi
 	else
 		cat <<EOF
 
@@ -145,6 +167,13 @@ start_redis() {
 	echo "cluster: redis on 127.0.0.1:$base"
 }
 
+# PostgreSQL for the cores' shared store (scripts/postgres.sh: a local
+# server trusting loopback connections); its data stays between runs.
+start_postgres() {
+	scripts/postgres.sh start "$dir/postgres" $((base + 1)) >/dev/null
+	echo "cluster: postgres on 127.0.0.1:$((base + 1))"
+}
+
 stop_one() { # stop_one NAME
 	local f=$dir/$1/pid
 	if pid_alive "$f"; then
@@ -174,6 +203,7 @@ start() {
 	"$GO" build -o bin/ ./cmd/meridian ./cmd/meridianctl
 
 	if [[ $registry == redis ]]; then start_redis; fi
+	if [[ $storage == postgres ]]; then start_postgres; fi
 
 	local k=0
 	for n in "${nodes[@]}"; do
@@ -192,9 +222,11 @@ start() {
 		k=$((k + 1))
 		wait_ready "$n" "$k"
 	done
-	# Every core has its own store (the embedded one): the demo accounts
-	# are created on each.
-	for n in core-1 core-2 core-3; do
+	# With PostgreSQL the cores share the accounts: created once. With the
+	# embedded store every core has its own: created on each.
+	local cores=(core-1)
+	if [[ $storage == embedded ]]; then cores=(core-1 core-2 core-3); fi
+	for n in "${cores[@]}"; do
 		for u in "${users[@]}"; do
 			"${run[@]}" bin/meridianctl --config "$dir/$n/meridian.toml" user add "$u@localhost" "$password" >/dev/null
 		done
@@ -215,6 +247,11 @@ status() {
 			echo "$n: stopped"
 		fi
 	done
+	if [[ -f $dir/postgres/postmaster.pid ]]; then
+		echo "postgres: running (pid $(head -1 "$dir/postgres/postmaster.pid"))"
+	else
+		echo "postgres: stopped"
+	fi
 	if pid_alive "$dir/core-1/pid"; then
 		"${run[@]}" bin/meridianctl --config "$dir/core-1/meridian.toml" mesh members
 	fi
@@ -225,6 +262,10 @@ stop() {
 	for n in edge-2 edge-1 core-3 core-2 core-1 redis; do
 		stop_one "$n"
 	done
+	if [[ -f $dir/postgres/postmaster.pid ]]; then
+		scripts/postgres.sh stop "$dir/postgres"
+		echo "cluster: stopped postgres"
+	fi
 }
 
 case ${1:-} in

@@ -4,6 +4,8 @@
 #   curl             tests/e2e polls /healthz and reads /metrics
 #   make             the entry point (make test)
 #   redis-server     the Redis the registry tests start (make redis-test)
+#   postgresql       the PostgreSQL make postgres-test and the local
+#                    cluster start (scripts/postgres.sh)
 #   chromium         the browser tests/web drives Converse.js in
 #   nodejs, npm      tests/web's clients (playwright-core, xmpp.js); only
 #                    when `node` or `npm` is missing, so that a Node.js
@@ -12,7 +14,7 @@
 # apt-get update runs only when a package is missing.
 set -euo pipefail
 
-packages=(python3-slixmpp curl make chromium redis-server)
+packages=(python3-slixmpp curl make chromium redis-server postgresql)
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 

@@ -154,6 +154,27 @@ type Admin struct {
 type Storage struct {
 	Backend  string   `toml:"backend"`
 	Embedded Embedded `toml:"embedded"`
+	Postgres Postgres `toml:"postgres"`
+}
+
+// Postgres is [storage.postgres]: a PostgreSQL server the cores of a
+// cluster share.
+type Postgres struct {
+	DSN      string `toml:"dsn"`
+	Schema   string `toml:"schema"`
+	MaxConns int    `toml:"max_conns"`
+}
+
+// StorageOptions are the options storage.Open takes for the configured
+// backend: its own section's keys.
+func (c *Config) StorageOptions() map[string]any {
+	switch c.Storage.Backend {
+	case "postgres":
+		p := c.Storage.Postgres
+		return map[string]any{"dsn": p.DSN, "schema": p.Schema, "max_conns": p.MaxConns}
+	default:
+		return map[string]any{"path": c.Storage.Embedded.Path}
+	}
 }
 
 // Embedded is [storage.embedded]: the pure-Go store in one file.
@@ -218,6 +239,7 @@ const (
 // Allowed values of the enumerated keys, in the order the docs list them.
 var (
 	roles             = []string{"edge", "core"}
+	backends          = []string{"embedded", "postgres"}
 	logLevels         = []string{"debug", "info", "warn", "error"}
 	logFormats        = []string{"text", "json"}
 	tlsVersions       = []string{"1.2", "1.3"}

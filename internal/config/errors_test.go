@@ -36,6 +36,21 @@ func TestParseErrors(t *testing.T) {
 			want: []string{`config: unknown key "storage.embedded.file"`},
 		},
 		{
+			name: "unknown backend",
+			file: minimal + "[storage]\nbackend = \"mysql\"\n",
+			want: []string{`config: storage.backend: "mysql" is not one of "embedded", "postgres"`},
+		},
+		{
+			name: "postgres without a dsn",
+			file: minimal + "[storage]\nbackend = \"postgres\"\n",
+			want: []string{`config: storage.postgres.dsn: is required when storage.backend is "postgres"`},
+		},
+		{
+			name: "postgres schema and pool out of range",
+			file: minimal + "[storage.postgres]\nschema = \"Chat-EU\"\nmax_conns = -1\n",
+			want: []string{`config: storage.postgres.schema: "Chat-EU": want lower-case letters`, `config: storage.postgres.max_conns: -1 is out of range 0..10000`},
+		},
+		{
 			name: "keys are case-sensitive",
 			file: minimal + "[c2s]\nMax_Depth = 10\n",
 			want: []string{`config: unknown key "c2s.Max_Depth"`},
@@ -293,7 +308,7 @@ func TestValidateGood(t *testing.T) {
 		{"minimum limits", minimal + "[c2s]\nmax_stanza_size = 10000\nmax_depth = 8\nsend_queue = 1\n"},
 		{"one role", minimal + "[node]\nroles = [\"edge\"]\n[link]\ncores = [\"10.0.0.1:5270\"]\n"},
 		{"tls 1.3 with cert", minimal + "[tls]\nmin_version = \"1.3\"\ncert_file = \"a.crt\"\nkey_file = \"a.key\"\n"},
-		{"other backend", minimal + "[storage]\nbackend = \"postgres\"\n"},
+		{"postgres backend", minimal + "[storage]\nbackend = \"postgres\"\n[storage.postgres]\ndsn = \"postgres://meridian@db.example/meridian\"\nschema = \"chat_eu\"\nmax_conns = 20\n"},
 		{"MERIDIAN_CONFIG is not a key", minimal},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -233,10 +233,24 @@ func (v *validator) admin() {
 }
 
 func (v *validator) storage() {
-	if !moduleName.MatchString(v.c.Storage.Backend) {
-		v.fail("storage.backend", "invalid backend name %q", v.c.Storage.Backend)
+	s := v.c.Storage
+	if !slices.Contains(backends, s.Backend) {
+		v.fail("storage.backend", "%q is not one of %s", s.Backend, quoteList(backends))
+	}
+	p := s.Postgres
+	if s.Backend == "postgres" && p.DSN == "" {
+		v.fail("storage.postgres.dsn", "is required when storage.backend is \"postgres\"")
+	}
+	if p.Schema != "" && !pgSchema.MatchString(p.Schema) {
+		v.fail("storage.postgres.schema", "%q: want lower-case letters, digits and _, starting with a letter or _ (at most 63)", p.Schema)
+	}
+	if p.MaxConns < 0 || p.MaxConns > 10000 {
+		v.fail("storage.postgres.max_conns", "%d is out of range 0..10000", p.MaxConns)
 	}
 }
+
+// pgSchema is a PostgreSQL schema name that needs no quoting.
+var pgSchema = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
 func (v *validator) auth() {
 	a := v.c.Auth

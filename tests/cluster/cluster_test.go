@@ -1,10 +1,12 @@
 //go:build cluster
 
 // Package cluster_test runs the local cluster of scripts/cluster.sh —
-// Redis, three cores and two edges, each its own meridian process on
-// loopback — and drives it with independent clients: chat and presence
-// across edges and cores, a core killed (SIGKILL) mid-conversation, an
-// edge drained. Run by scripts/cluster-test.sh (make cluster-test).
+// Redis, PostgreSQL, three cores and two edges, each its own meridian
+// process on loopback — and drives it with independent clients: chat and
+// presence across edges and cores, a core killed (SIGKILL)
+// mid-conversation, an edge drained, a roster and an offline message
+// that follow a user to another core. Run by scripts/cluster-test.sh
+// (make cluster-test).
 package cluster_test
 
 import (
@@ -12,12 +14,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -72,9 +76,16 @@ func startCluster(t *testing.T, registry string) *cluster {
 		t.Fatal(err)
 	}
 	c := &cluster{t: t, dir: t.TempDir(), base: freeBase(t), root: root, registry: registry}
+	// PostgreSQL runs as its own user when the test runs as root: it must
+	// reach its data directory inside the test's.
+	for _, d := range []string{c.dir, filepath.Dir(c.dir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, n := range []string{"core-1", "core-2", "core-3", "edge-1", "edge-2", "redis"} {
+			for _, n := range []string{"core-1", "core-2", "core-3", "edge-1", "edge-2", "redis", "postgres/server.log"} {
 				b, _ := os.ReadFile(filepath.Join(c.dir, n, "log"))
 				t.Logf("--- %s log (last 4 KB)\n%s", n, tail(b, 4096))
 			}
@@ -194,6 +205,43 @@ func expectBody(t *testing.T, c *xmpptest.Conn, body string) {
 	t.Fatalf("%s did not get %q", c.JID, body)
 }
 
+func isPresence(el *xmltok.Element, from, typ string) bool {
+	return el.Local == "presence" && el.Attr("from") == from && el.Attr("type") == typ
+}
+
+// expectShow waits for an available presence from `from` with that show.
+func expectShow(t *testing.T, c *xmpptest.Conn, from, show string) {
+	t.Helper()
+	for range 30 {
+		el := next(t, c)
+		if sh := el.Child("jabber:client", "show"); isPresence(el, from, "") && sh != nil && sh.Text == show {
+			return
+		}
+	}
+	t.Fatalf("%s: no presence from %s with show %q", c.JID, from, show)
+}
+
+// expectAll reads presences and messages until each of want has matched
+// one, in any order.
+func expectAll(t *testing.T, c *xmpptest.Conn, want map[string]func(*xmltok.Element) bool) {
+	t.Helper()
+	for range 30 {
+		if len(want) == 0 {
+			return
+		}
+		el := next(t, c)
+		for what, match := range want {
+			if match(el) {
+				delete(want, what)
+				break
+			}
+		}
+	}
+	if len(want) > 0 {
+		t.Fatalf("%s: still waiting for %v", c.JID, slices.Sorted(maps.Keys(want)))
+	}
+}
+
 func login(t *testing.T, addr, user, res string) *xmpptest.Conn {
 	c := xmpptest.Login(t, addr, "localhost", user, "secret", res)
 	c.Send("<presence/>")
@@ -271,6 +319,10 @@ func localCluster(t *testing.T, c *cluster) {
 		return newCore != "" && newCore != bCore
 	})
 	t.Logf("bob's session now on %s", newCore)
+	// His new core has his roster (the cores share PostgreSQL): a change
+	// of his presence reaches alice.
+	bob.Send("<presence><show>away</show></presence>")
+	expectShow(t, alice, bob.JID, "away")
 	// Then the sender's: what alice sent and her edge had not seen
 	// acknowledged by her core is sent again to the next one.
 	if aCore = c.coreOf(alice.JID); aCore != "" && aCore != bCore {
@@ -302,10 +354,22 @@ func localCluster(t *testing.T, c *cluster) {
 	}
 	edge2 := c.pid("edge-2")
 	xmpptest.Eventually(t, "edge-2 exits once drained", func() bool { return !alive(edge2) })
-	// (Not checked: that alice sees bob's presence again. bob's roster
-	// was written to the store of the core that was killed — each core has
-	// its own store; docs/architecture.md "Core cluster", "Not yet".)
-	bob = login(t, redirect, "bob", "phone")
+	// While bob is away, alice writes to him: stored offline by her core,
+	// in the store every core shares.
+	alice.ExpectPresence(bob.JID, "unavailable")
+	alice.Send("<message type='chat' to='" + bob.Bare() + "'><body>while you were away</body></message>")
+	bob = xmpptest.Login(t, redirect, "localhost", "bob", "secret", "phone")
+	bob.Send("<presence/>")
+	// Whichever core he lands on delivers it, and knows his roster: he
+	// gets alice's presence, she gets his.
+	expectAll(t, bob, map[string]func(*xmltok.Element) bool{
+		"his own presence": func(el *xmltok.Element) bool { return isPresence(el, bob.JID, "") },
+		"alice's presence": func(el *xmltok.Element) bool { return isPresence(el, alice.JID, "") },
+		"the offline message": func(el *xmltok.Element) bool {
+			return el.Local == "message" && xmpptest.HasText(el, "while you were away")
+		},
+	})
+	alice.ExpectPresence(bob.JID, "")
 	alice.Send("<message type='chat' to='" + bob.JID + "'><body>welcome back</body></message>")
 	expectBody(t, bob, "welcome back")
 	bob.Send("<message type='chat' to='" + alice.JID + "'><body>same edge now</body></message>")

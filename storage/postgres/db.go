@@ -1,0 +1,149 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/meridian-xmpp/meridian/storage"
+	"github.com/meridian-xmpp/meridian/xmpp/jid"
+)
+
+// schema is every table and index, in order; each file adds its own in
+// an init function. Statements must be idempotent (IF NOT EXISTS).
+var schema []string
+
+// schemaLock is the advisory lock key Open holds while it creates the
+// schema ("meridian" in ASCII).
+const schemaLock = 0x6d6572696469616e
+
+// DB is an open PostgreSQL store.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+// Options configure Open.
+type Options struct {
+	// DSN is a libpq connection string or URL (required).
+	DSN string
+	// Schema is the PostgreSQL schema the tables live in, created when
+	// missing ("" is the server's search_path, normally public).
+	Schema string
+	// MaxConns bounds the pool (0: pgx's default, max(4, CPUs)).
+	MaxConns int32
+}
+
+var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// Open connects, checks the server answers, and creates the schema.
+func Open(ctx context.Context, o Options) (*DB, error) {
+	if o.DSN == "" {
+		return nil, errors.New("storage/postgres: empty dsn")
+	}
+	cfg, err := pgxpool.ParseConfig(o.DSN)
+	if err != nil {
+		// pgx's message may quote the DSN with its password: say only
+		// that it did not parse.
+		return nil, errors.New("storage/postgres: dsn does not parse as a connection string or URL")
+	}
+	if o.Schema != "" {
+		if !schemaName.MatchString(o.Schema) {
+			return nil, fmt.Errorf("storage/postgres: schema %q: want lower-case letters, digits and _", o.Schema)
+		}
+		cfg.ConnConfig.RuntimeParams["search_path"] = o.Schema
+	}
+	if o.MaxConns > 0 {
+		cfg.MaxConns = o.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("storage/postgres: %w", err)
+	}
+	d := &DB{pool: pool}
+	if err := d.migrate(ctx, o.Schema); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *DB) migrate(ctx context.Context, name string) error {
+	return d.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(schemaLock)); err != nil {
+			return err
+		}
+		if name != "" {
+			if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+name); err != nil {
+				return err
+			}
+		}
+		for _, s := range schema {
+			if _, err := tx.Exec(ctx, s); err != nil {
+				return fmt.Errorf("%w (in %.60q)", err, s)
+			}
+		}
+		return nil
+	})
+}
+
+// tx runs f in a transaction, committed when f returns nil.
+func (d *DB) tx(ctx context.Context, f func(pgx.Tx) error) error {
+	err := pgx.BeginFunc(ctx, d.pool, f)
+	if err != nil {
+		return wrap(err)
+	}
+	return nil
+}
+
+// wrap prefixes errors with the package, keeping context errors as they
+// are so that callers can tell a cancellation.
+func wrap(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("storage/postgres: %w", err)
+}
+
+// Close closes the pool.
+func (d *DB) Close() error {
+	d.pool.Close()
+	return nil
+}
+
+// Stores returns the per-module stores over d.
+func (d *DB) Stores() *storage.Stores {
+	return &storage.Stores{
+		Accounts: accounts{d},
+		Roster:   rosterStore{d},
+		Last:     lastStore{d},
+		Offline:  offlineStore{d},
+		UserData: userdataStore{d},
+		PubSub:   pubsub{d},
+		Archive:  archive{d},
+		Close:    d.Close,
+	}
+}
+
+var errEmptyJID = errors.New("empty JID")
+
+// bare is the key of a user or contact: the bare JID's string.
+func bare(j jid.JID) (string, error) {
+	if j.IsZero() {
+		return "", wrap(errEmptyJID)
+	}
+	return j.Bare().String(), nil
+}
+
+// bares is bare for two JIDs.
+func bares(a, b jid.JID) (string, string, error) {
+	x, err := bare(a)
+	if err != nil {
+		return "", "", err
+	}
+	y, err := bare(b)
+	return x, y, err
+}

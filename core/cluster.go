@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/meridian-xmpp/meridian/core/module"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"github.com/meridian-xmpp/meridian/xmpp/stanza"
 )
@@ -156,4 +157,32 @@ func (c *Core) holds(to jid.JID) (full, any bool) {
 		full = i >= 0 && !u.sessions[i].closed.Load()
 	}
 	return full, len(u.sessions) > 0
+}
+
+// SessionLost ends, for the region, a session whose core died with no
+// edge left to move it (an all-in-one node of a cluster, or a core and
+// its edge lost together): its contacts get its unavailable presence as
+// if it had logged out (RFC 6121 §4.5.2), the user's resources here learn
+// it, and the modules forget the session (last activity is recorded when
+// last: the user has no session left in the region). The cluster calls it
+// on one core per lost session. Directed presence the session had sent
+// died with its core and is not repeated.
+func (c *Core) SessionLost(ctx context.Context, full jid.JID, last bool) {
+	st := stanza.FromElement(stanzaElement("presence", "", full.String(), "unavailable"))
+	for _, o := range c.sessionsOf(full.Bare()) {
+		if o.jid != full && o.isAvailable() {
+			c.deliver(o, st)
+		}
+	}
+	info := module.SessionInfo{JID: full}
+	for _, h := range c.hooks {
+		if h.PresenceBroadcast != nil {
+			h.PresenceBroadcast(ctx, info, st, false)
+		}
+	}
+	for _, h := range c.hooks {
+		if h.SessionClosed != nil {
+			h.SessionClosed(ctx, info, "", last)
+		}
+	}
 }

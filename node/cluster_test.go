@@ -12,6 +12,7 @@ import (
 	"github.com/meridian-xmpp/meridian/internal/metrics"
 	"github.com/meridian-xmpp/meridian/internal/xmpptest"
 	"github.com/meridian-xmpp/meridian/node"
+	"github.com/meridian-xmpp/meridian/xmpp/jid"
 )
 
 // meshOn puts a node in the test mesh of region eu, joining through seeds.
@@ -226,4 +227,21 @@ func TestClusterAllInOneNodes(t *testing.T) {
 	}
 	available(t, a2)
 	chatTo(t, b, a2, "to-the-relayed-one")
+}
+
+// TestSessionLost: a session the cluster lost with its core (no edge
+// moved it) ends for the user's contacts: they get its unavailable
+// presence, as do the user's other resources.
+func TestSessionLost(t *testing.T) {
+	s := xmpptest.Start(t, nil)
+	s.AddUser(t, "alice", "pw")
+	s.AddUser(t, "carol", "pw")
+	a := xmpptest.Login(t, s.C2S, "localhost", "alice", "pw", "a")
+	c := xmpptest.Login(t, s.C2S, "localhost", "carol", "pw", "phone")
+	available(t, a, c)
+	xmpptest.SubscribeBoth(a, c)
+	lost := jid.MustParse("carol@localhost/laptop")
+	s.Node.Core().SessionLost(t.Context(), lost, false)
+	a.ExpectPresence(lost.String(), "unavailable")
+	c.ExpectPresence(lost.String(), "unavailable")
 }

@@ -236,9 +236,7 @@ func (c *Cluster) SetPeers(addrs map[string]string) {
 		if _, ok := addrs[name]; !ok {
 			delete(c.peers, name)
 			gone = append(gone, p)
-			var t *time.Timer
-			t = time.AfterFunc(c.o.Grace, func() { c.dropNode(name, t) })
-			c.drops[name] = t
+			c.dropLater(name)
 			// What it never took is parked now, before any stanza that
 			// is parked once it is no longer a peer.
 			for _, it := range p.detach() {
@@ -288,7 +286,8 @@ func (c *Cluster) snapshot(p *peer) {
 }
 
 // dropNode removes the registry entries of a core that left, when its
-// grace period (timer t) ends and it has not come back.
+// grace period (timer t) ends and it has not come back, and ends for the
+// region the sessions that were still on it (see lost).
 func (c *Cluster) dropNode(name string, t *time.Timer) {
 	c.mu.Lock()
 	if c.done || c.drops[name] != t || c.peers[name] != nil {
@@ -298,19 +297,75 @@ func (c *Cluster) dropNode(name string, t *time.Timer) {
 	delete(c.drops, name)
 	c.mu.Unlock()
 	defer c.kick()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	if c.mem != nil {
-		c.mem.PeerLeft(name)
+		// Every core drops its own replica's copy; the first core by
+		// name among the live ones speaks for the lost sessions.
+		dropped := c.mem.PeerLeft(name)
+		if c.first() {
+			c.lost(ctx, name, dropped)
+		}
 		return
 	}
 	if c.reg == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if n, err := c.reg.DropNode(ctx, name); err != nil {
+	// Of the cores dropping at once, Redis gives each entry to one.
+	dropped, err := c.reg.DropNode(ctx, name)
+	if err != nil {
 		c.logErr("drop_node", err)
-	} else if n > 0 {
-		c.log.Info("cluster: dropped the sessions of a core that left", "peer", name, "sessions", n)
+	}
+	c.lost(ctx, name, dropped)
+}
+
+// dropLater starts the grace period of a core that left; c.mu is held.
+func (c *Cluster) dropLater(name string) {
+	var t *time.Timer
+	t = time.AfterFunc(c.o.Grace, func() {
+		// t was written under c.mu: read it under c.mu too.
+		c.mu.RLock()
+		mine := t
+		c.mu.RUnlock()
+		c.dropNode(name, mine)
+	})
+	c.drops[name] = t
+}
+
+// first reports whether this core's name comes before every live peer's.
+func (c *Cluster) first() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for name := range c.peers {
+		if name < c.o.Node {
+			return false
+		}
+	}
+	return true
+}
+
+// lost ends the sessions dropped with a core that left: those it held
+// itself (a session held by a live core through a lost edge is ended by
+// that core) and that were available, as nobody moved them within the
+// grace period. Their contacts would otherwise see them online until
+// they log in again.
+func (c *Cluster) lost(ctx context.Context, node string, dropped []registry.Place) {
+	n := 0
+	for _, p := range dropped {
+		if p.Core != node || !p.Available {
+			continue
+		}
+		last := true
+		if c.reg != nil {
+			others, err := c.reg.Sessions(ctx, p.JID.Bare())
+			last = err == nil && len(others) == 0
+		}
+		c.o.Core.SessionLost(ctx, p.JID, last)
+		metrics.ClusterLostSessions.Inc()
+		n++
+	}
+	if len(dropped) > 0 {
+		c.log.Info("cluster: dropped the sessions of a core that left; its available ones ended for their contacts", "peer", node, "sessions", len(dropped), "ended", n)
 	}
 }
 

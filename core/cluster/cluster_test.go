@@ -204,3 +204,94 @@ func TestLocateAndPark(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestLostSessions: when the grace period of a core that left ends, the
+// available sessions it still held (no edge moved them) are ended for the
+// region by the first live core by name, once: the user's resources here
+// get their unavailable presence. Sessions that were not available, or
+// that another core held through the lost node as edge, are only dropped.
+func TestLostSessions(t *testing.T) {
+	ctx := context.Background()
+	bobB, bobHere := jid.MustParse("bob@localhost/b"), jid.MustParse("bob@localhost/here")
+	// setup: bob/here bound and available on core-1; core-2 holds bob/b
+	// (available) and carol/c (not); core-3 holds dave/d through edge
+	// core-2. core-2 then leaves.
+	setup := func(t *testing.T, peers map[string]string) (*Cluster, *registry.Memory, *linktest.Sink) {
+		cl, c, mem := newCluster(t, 200*time.Millisecond)
+		all := map[string]string{"core-2": "127.0.0.1:9", "core-3": "127.0.0.1:9"}
+		for k, v := range peers {
+			all[k] = v
+		}
+		cl.SetPeers(all)
+		k := &linktest.Sink{}
+		s, err := c.Open(ctx, link.OpenRequest{User: bobHere.Bare(), Resource: "here"}, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Handle(stanza.FromElement(xmltok.NewElement(stanza.NSClient, "presence")))
+		now := time.Now()
+		mem.Apply("core-2", registry.Update{Op: registry.OpSet, Place: registry.Place{JID: bobB, Core: "core-2", Edge: "core-2", Stream: "s1", Available: true, BoundAt: now}})
+		mem.Apply("core-2", registry.Update{Op: registry.OpSet, Place: registry.Place{JID: jid.MustParse("carol@localhost/c"), Core: "core-2", Edge: "core-2", Stream: "s2", BoundAt: now}})
+		mem.Apply("core-3", registry.Update{Op: registry.OpSet, Place: registry.Place{JID: jid.MustParse("dave@localhost/d"), Core: "core-3", Edge: "core-2", Stream: "s3", Available: true, BoundAt: now}})
+		delete(all, "core-2")
+		cl.SetPeers(all)
+		return cl, mem, k
+	}
+	unavailableFrom := func(k *linktest.Sink, from jid.JID) int {
+		n := 0
+		for _, st := range k.Got() {
+			if st.Kind == stanza.Presence && st.Type == "unavailable" && st.From == from {
+				n++
+			}
+		}
+		return n
+	}
+	gone := func(t *testing.T, mem *registry.Memory) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			b, _ := mem.Sessions(ctx, bobB.Bare())
+			d, _ := mem.Sessions(ctx, jid.MustParse("dave@localhost"))
+			if len(b) == 1 && len(d) == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after the grace period: bob's places %+v, dave's %+v", b, d)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	t.Run("first", func(t *testing.T) {
+		before := testutil.ToFloat64(metrics.ClusterLostSessions)
+		_, mem, k := setup(t, nil)
+		gone(t, mem)
+		deadline := time.Now().Add(5 * time.Second)
+		for unavailableFrom(k, bobB) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("bob/here was not told that bob/b is gone")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if n := unavailableFrom(k, bobB); n != 1 {
+			t.Fatalf("bob/here got %d unavailable presences from bob/b, want 1", n)
+		}
+		if got := testutil.ToFloat64(metrics.ClusterLostSessions) - before; got != 1 {
+			t.Fatalf("lost sessions counted: %v, want 1 (bob/b; carol was not available, dave's core lives)", got)
+		}
+	})
+	t.Run("not first", func(t *testing.T) {
+		before := testutil.ToFloat64(metrics.ClusterLostSessions)
+		// core-0 lives and comes first: it speaks for the lost sessions.
+		_, mem, k := setup(t, map[string]string{"core-0": "127.0.0.1:9"})
+		gone(t, mem)
+		time.Sleep(100 * time.Millisecond)
+		if n := unavailableFrom(k, bobB); n != 0 {
+			t.Fatalf("core-1 spoke for bob/b although core-0 comes first (%d presences)", n)
+		}
+		if got := testutil.ToFloat64(metrics.ClusterLostSessions) - before; got != 0 {
+			t.Fatalf("lost sessions counted: %v, want 0", got)
+		}
+	})
+}

@@ -174,7 +174,5 @@ func (c *Cluster) forget(node string) {
 	if c.done || c.peers[node] != nil || c.drops[node] != nil {
 		return
 	}
-	var t *time.Timer
-	t = time.AfterFunc(c.o.Grace, func() { c.dropNode(node, t) })
-	c.drops[node] = t
+	c.dropLater(node)
 }

@@ -111,8 +111,9 @@ func (r *Memory) PeerJoined(ctx context.Context, node string) error {
 	return nil
 }
 
-// PeerLeft drops every entry of a core the transport saw fail or leave.
-func (r *Memory) PeerLeft(node string) { r.drop(node) }
+// PeerLeft drops every entry of a core the transport saw fail or leave,
+// and returns them.
+func (r *Memory) PeerLeft(node string) []Place { return r.drop(node) }
 
 // Own returns the live places this core holds: its answer to a Snapshot.
 func (r *Memory) Own() []Place {
@@ -230,19 +231,19 @@ func (r *Memory) del(p Place) bool {
 	return false
 }
 
-func (r *Memory) drop(node string) int {
+func (r *Memory) drop(node string) []Place {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := 0
+	var out []Place
 	for _, u := range r.users {
 		for full, p := range u {
 			if p.Core == node || p.Edge == node {
 				r.remove(full)
-				n++
+				out = append(out, p)
 			}
 		}
 	}
-	return n
+	return out
 }
 
 func (r *Memory) broadcast(u Update) {
@@ -377,13 +378,13 @@ func (r *Memory) Sessions(_ context.Context, bare jid.JID) ([]Place, error) {
 // DropNode implements Registry: the replica drops the node's entries and
 // tells the other cores to do the same (each also does when its transport
 // sees the node fail).
-func (r *Memory) DropNode(_ context.Context, node string) (int, error) {
+func (r *Memory) DropNode(_ context.Context, node string) ([]Place, error) {
 	if node == "" {
-		return 0, r.m.done(opDropNode, fmt.Errorf("registry: memory: %w: empty node name", ErrInvalid))
+		return nil, r.m.done(opDropNode, fmt.Errorf("registry: memory: %w: empty node name", ErrInvalid))
 	}
-	n := r.drop(node)
+	dropped := r.drop(node)
 	r.broadcast(Update{Op: OpDrop, Node: node})
-	return n, r.m.done(opDropNode, nil)
+	return dropped, r.m.done(opDropNode, nil)
 }
 
 // Len returns the number of entries the replica holds, live or lapsed

@@ -303,22 +303,22 @@ func (r *Redis) Sessions(ctx context.Context, bare jid.JID) ([]Place, error) {
 
 // DropNode implements Registry: it empties the node's index set in
 // batches, deleting each entry that the node still holds.
-func (r *Redis) DropNode(ctx context.Context, node string) (int, error) {
+func (r *Redis) DropNode(ctx context.Context, node string) ([]Place, error) {
 	if node == "" {
-		return 0, r.m.done(opDropNode, fmt.Errorf("registry: redis: %w: empty node name", ErrInvalid))
+		return nil, r.m.done(opDropNode, fmt.Errorf("registry: redis: %w: empty node name", ErrInvalid))
 	}
 	if err := r.ready(opDropNode); err != nil {
-		return 0, r.m.done(opDropNode, err)
+		return nil, r.m.done(opDropNode, err)
 	}
 	key := r.nodeKey(node)
-	total := 0
+	var dropped []Place
 	for {
 		members, err := r.c.SPopN(ctx, key, refreshBatch).Result()
 		if err != nil {
-			return total, r.m.done(opDropNode, r.fail(opDropNode, err))
+			return dropped, r.m.done(opDropNode, r.fail(opDropNode, err))
 		}
 		if len(members) == 0 {
-			return total, r.m.done(opDropNode, nil)
+			return dropped, r.m.done(opDropNode, nil)
 		}
 		keys := make([]string, 0, len(members))
 		args := make([]any, 0, len(members)+1)
@@ -334,11 +334,21 @@ func (r *Redis) DropNode(ctx context.Context, node string) (int, error) {
 		if len(keys) == 0 {
 			continue
 		}
-		n, err := dropScript.Run(ctx, r.c, keys, args...).Int()
+		// The script returns the full JID and the entry of each session
+		// it removed.
+		gone, err := dropScript.Run(ctx, r.c, keys, args...).StringSlice()
 		if err != nil {
-			return total, r.m.done(opDropNode, r.fail(opDropNode, err))
+			return dropped, r.m.done(opDropNode, r.fail(opDropNode, err))
 		}
-		total += n
+		for i := 0; i+1 < len(gone); i += 2 {
+			full, err := jid.Parse(gone[i])
+			if err != nil {
+				continue
+			}
+			if p, err := parsePlace(full, gone[i+1], true); err == nil {
+				dropped = append(dropped, p)
+			}
+		}
 	}
 }
 

@@ -64,8 +64,10 @@ type Registry interface {
 	// in no particular order.
 	Sessions(ctx context.Context, bare jid.JID) ([]Place, error)
 	// DropNode removes every entry held by the named node, as core or as
-	// edge, and returns how many it removed.
-	DropNode(ctx context.Context, node string) (int, error)
+	// edge, and returns the entries it removed. Of cores calling it for
+	// the same node at once, each entry goes to one (Redis); a replica
+	// (memory) returns what it held itself.
+	DropNode(ctx context.Context, node string) ([]Place, error)
 	// Close stops the registry's background work. It is idempotent.
 	Close() error
 }

@@ -97,18 +97,21 @@ return out
 `)
 
 // KEYS: the user hashes of the full JIDs in ARGV[2..]. ARGV[1]: the node.
-// Deletes the entries whose core or edge is the node; returns how many.
+// Deletes the entries whose core or edge is the node; returns the full JID
+// and the entry of each, in pairs.
 var dropScript = redis.NewScript(`
 local node = ARGV[1]
-local n = 0
+local gone = {}
 for i = 1, #KEYS do
   local old = redis.call('HGET', KEYS[i], ARGV[i + 1])
   if old then
     local core, edge = string.match(old, '^([^\31]*)\31([^\31]*)\31')
     if core == node or edge == node then
-      redis.call('HDEL', KEYS[i], ARGV[i + 1]); n = n + 1
+      redis.call('HDEL', KEYS[i], ARGV[i + 1])
+      gone[#gone + 1] = ARGV[i + 1]
+      gone[#gone + 1] = old
     end
   end
 end
-return n
+return gone
 `)

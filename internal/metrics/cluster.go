@@ -24,6 +24,12 @@ var (
 		Namespace: ns, Subsystem: "cluster", Name: "relayed_sessions_total",
 		Help: "Sessions an edge opened here that were relayed to the core where their user is bound.",
 	})
+	// ClusterLostSessions counts sessions of a core that left, with no
+	// edge to move them, ended here for their contacts.
+	ClusterLostSessions = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: ns, Subsystem: "cluster", Name: "lost_sessions_total",
+		Help: "Available sessions of a core that left, not moved by any edge within the grace period, whose unavailable presence this core sent.",
+	})
 )
 
 // ClusterForwards' series, resolved once: the first three count every
@@ -38,5 +44,5 @@ var (
 )
 
 func init() {
-	Registry.MustRegister(ClusterForwards, ClusterErrors, ClusterRelays)
+	Registry.MustRegister(ClusterForwards, ClusterErrors, ClusterRelays, ClusterLostSessions)
 }

@@ -320,6 +320,7 @@ func testRefreshLost(t *testing.T, cluster Cluster) {
 func testDropNode(t *testing.T, cluster Cluster) {
 	rs := cluster(t, long, "c1", "c2")
 	a := place("alice@example.com/phone", "c1", "e1", "s1")
+	a.Available, a.Priority = true, 5
 	b := place("bob@example.com/phone", "c1", "e2", "s2")
 	c := place("carol@example.com/phone", "c2", "e1", "s3")
 	d := place("dave@example.com/phone", "c2", "e2", "s4")
@@ -332,9 +333,20 @@ func testDropNode(t *testing.T, cluster Cluster) {
 			return holds(t, r, a) && holds(t, r, b) && holds(t, r, c) && holds(t, r, d)
 		})
 	}
-	// An edge dies: the sessions it held go, on whichever core.
-	if n, err := rs[0].DropNode(ctx, "e1"); err != nil || n != 2 {
-		t.Fatalf("DropNode(e1) = %d, %v; want 2", n, err)
+	// An edge dies: the sessions it held go, on whichever core, and are
+	// returned as they were.
+	dropped, err := rs[0].DropNode(ctx, "e1")
+	if err != nil || !sameJIDs(dropped, a, c) {
+		t.Fatalf("DropNode(e1) = %v, %v; want alice's and carol's places", dropped, err)
+	}
+	for _, p := range dropped {
+		want := c
+		if p.JID == a.JID {
+			want = a
+		}
+		if !p.Same(want) || p.Available != want.Available || p.Priority != want.Priority {
+			t.Fatalf("DropNode(e1) returned %+v, want %+v", p, want)
+		}
 	}
 	for i, r := range rs {
 		eventually(t, fmt.Sprintf("core %d drops e1's sessions", i), func() bool {
@@ -345,8 +357,8 @@ func testDropNode(t *testing.T, cluster Cluster) {
 		}
 	}
 	// A core dies.
-	if n, err := rs[0].DropNode(ctx, "c2"); err != nil || n != 1 {
-		t.Fatalf("DropNode(c2) = %d, %v; want 1", n, err)
+	if dropped, err := rs[0].DropNode(ctx, "c2"); err != nil || !sameJIDs(dropped, d) {
+		t.Fatalf("DropNode(c2) = %v, %v; want dave's place", dropped, err)
 	}
 	for i, r := range rs {
 		eventually(t, fmt.Sprintf("core %d drops c2's sessions", i), func() bool { return absent(t, r, "dave@example.com/phone") })
@@ -354,12 +366,25 @@ func testDropNode(t *testing.T, cluster Cluster) {
 			t.Fatalf("core %d dropped a session of c1", i)
 		}
 	}
-	if n, err := rs[0].DropNode(ctx, "nobody"); err != nil || n != 0 {
-		t.Fatalf("DropNode(nobody) = %d, %v", n, err)
+	if dropped, err := rs[0].DropNode(ctx, "nobody"); err != nil || len(dropped) != 0 {
+		t.Fatalf("DropNode(nobody) = %v, %v", dropped, err)
 	}
 	if _, err := rs[0].DropNode(ctx, ""); !errors.Is(err, registry.ErrInvalid) {
 		t.Fatalf("DropNode(\"\") error %v, want ErrInvalid", err)
 	}
+}
+
+// sameJIDs reports whether got holds exactly the full JIDs of want.
+func sameJIDs(got []registry.Place, want ...registry.Place) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for _, w := range want {
+		if !slices.ContainsFunc(got, func(p registry.Place) bool { return p.JID == w.JID }) {
+			return false
+		}
+	}
+	return true
 }
 
 func testInvalid(t *testing.T, cluster Cluster) {

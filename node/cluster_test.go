@@ -55,6 +55,22 @@ func startCores(t *testing.T, caDir string, count int, users ...string) []*node.
 
 func linkOf(n *node.Node) string { return n.Addrs("link")[0].String() }
 
+// threeCores starts three cores and two edges, edge-1 on core-1 and
+// edge-2 (returned) on core-2, both with core-3 next, and logs alice in
+// on edge-1 and bob on edge-2, available.
+func threeCores(t *testing.T) (cores []*node.Node, e2 *xmpptest.Server, a, b *xmpptest.Conn) {
+	t.Helper()
+	caDir := filepath.Join(t.TempDir(), "ca")
+	cores = startCores(t, caDir, 3, "alice", "bob")
+	e1 := edgeServer(t, edgeConfig(t, "edge-1", caDir, linkOf(cores[0]), linkOf(cores[2])))
+	e2 = edgeServer(t, edgeConfig(t, "edge-2", caDir, linkOf(cores[1]), linkOf(cores[2])))
+	xmpptest.Eventually(t, "edges connected", func() bool { return e1.LinkConnected() == "core-1" && e2.LinkConnected() == "core-2" })
+	a = xmpptest.Login(t, e1.C2S, "localhost", "alice", "secret", "a")
+	b = xmpptest.Login(t, e2.C2S, "localhost", "bob", "secret", "b")
+	available(t, a, b)
+	return cores, e2, a, b
+}
+
 // TestClusterCores: three cores share one region's sessions. Clients on
 // two edges, each edge on its own core, subscribe to each other, see each
 // other's presence and chat to full and bare JIDs; a second resource of a
@@ -62,15 +78,7 @@ func linkOf(n *node.Node) string { return n.Addrs("link")[0].String() }
 // resource gets; a core shuts down and its sessions move to another core
 // of the region, where the conversation goes on.
 func TestClusterCores(t *testing.T) {
-	caDir := filepath.Join(t.TempDir(), "ca")
-	cores := startCores(t, caDir, 3, "alice", "bob")
-	e1 := edgeServer(t, edgeConfig(t, "edge-1", caDir, linkOf(cores[0]), linkOf(cores[2])))
-	e2 := edgeServer(t, edgeConfig(t, "edge-2", caDir, linkOf(cores[1]), linkOf(cores[2])))
-	xmpptest.Eventually(t, "edges connected", func() bool { return e1.LinkConnected() == "core-1" && e2.LinkConnected() == "core-2" })
-
-	a := xmpptest.Login(t, e1.C2S, "localhost", "alice", "secret", "a")
-	b := xmpptest.Login(t, e2.C2S, "localhost", "bob", "secret", "b")
-	available(t, a, b)
+	cores, e2, a, b := threeCores(t)
 	if cores[0].Core().SessionCount() != 1 || cores[1].Core().SessionCount() != 1 {
 		t.Fatalf("sessions per core: %d %d %d", cores[0].Core().SessionCount(), cores[1].Core().SessionCount(), cores[2].Core().SessionCount())
 	}
@@ -244,4 +252,29 @@ func TestSessionLost(t *testing.T) {
 	s.Node.Core().SessionLost(t.Context(), lost, false)
 	a.ExpectPresence(lost.String(), "unavailable")
 	c.ExpectPresence(lost.String(), "unavailable")
+}
+
+// TestClusterRelayFailover: alice's second resource, behind another
+// core's edge, is relayed to her core; when her core goes, the relaying
+// core moves it to the third core as an edge moves its own sessions: its
+// client keeps its stream and gets what is sent to it, as does her first
+// resource, moved by its edge.
+func TestClusterRelayFailover(t *testing.T) {
+	cores, e2, a, b := threeCores(t)
+	relayed := testutil.ToFloat64(metrics.ClusterRelays)
+	a2 := xmpptest.Login(t, e2.C2S, "localhost", "alice", "secret", "a2")
+	if got := testutil.ToFloat64(metrics.ClusterRelays) - relayed; got != 1 {
+		t.Fatalf("relayed sessions: %v, want 1", got)
+	}
+	available(t, a2)
+	chatTo(t, b, a2, "relayed")
+
+	// alice's core goes: both her sessions end up on core-3.
+	shutdown(cores[0])
+	xmpptest.Eventually(t, "alice's sessions on core-3", func() bool { return cores[2].Core().SessionCount() == 2 })
+	for i := range 3 {
+		chatTo(t, b, a2, "moved-"+string(rune('0'+i)))
+		chatTo(t, b, a, "first-"+string(rune('0'+i)))
+	}
+	chatTo(t, a2, b, "still-here")
 }

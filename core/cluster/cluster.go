@@ -75,6 +75,11 @@ type Cluster struct {
 	peers map[string]*peer
 	done  bool
 	drops map[string]*time.Timer // cores that left, whose entries go after Grace
+	// relays are the link clients of sessions relayed to a user's core,
+	// by that core's name (relay.go); retired ones lost their core and
+	// carry the sessions they moved elsewhere until those end.
+	relays  map[string]*linkquic.Client
+	retired []*linkquic.Client
 
 	closing atomic.Bool // Close began: nothing is parked any more
 
@@ -114,7 +119,7 @@ func New(o Options) *Cluster {
 	return &Cluster{
 		o: o, log: o.Logger.With("component", "cluster"),
 		epoch: binary.BigEndian.Uint64(e[:]),
-		peers: map[string]*peer{}, drops: map[string]*time.Timer{},
+		peers: map[string]*peer{}, drops: map[string]*time.Timer{}, relays: map[string]*linkquic.Client{},
 		in:   map[string]*inbound{},
 		stop: make(chan struct{}), lwake: make(chan struct{}, 1),
 	}
@@ -173,6 +178,7 @@ func (c *Cluster) Close() {
 	for _, p := range ps {
 		p.close()
 	}
+	c.closeRelays()
 	c.wg.Wait()
 	// What waits for a session to reappear, or never went out, is handled
 	// here.
@@ -248,6 +254,9 @@ func (c *Cluster) SetPeers(addrs map[string]string) {
 		}
 	}
 	c.mu.Unlock()
+	for _, p := range gone {
+		c.relayLost(p.name)
+	}
 	for _, p := range added {
 		c.log.Info("cluster: core joined", "peer", p.name, "addr", p.addr())
 		if c.mem != nil {
@@ -537,11 +546,11 @@ func (c *Cluster) Unbound(ctx context.Context, b core.BoundSession, handoff bool
 	if c.reg == nil {
 		return false
 	}
-	// A session relayed here by another core (its "edge") is not reopened
-	// by it when this core goes.
-	if handoff && b.Edge != "" && !c.live(b.Edge) && c.hasPeers() {
-		// Its edge reopens it on another core, whose Register replaces
-		// this entry: leave it, so stanzas wait for the new place.
+	// Its edge reopens it on another core, whose Register replaces this
+	// entry: leave it, so stanzas wait for the new place. A session relayed
+	// here by another core (its "edge") is moved by that core's relay
+	// client when a third core is there to take it (relay.go).
+	if handoff && b.Edge != "" && (!c.live(b.Edge) && c.hasPeers() || c.live(b.Edge) && c.hasPeerBesides(b.Edge)) {
 		return true
 	}
 	ok, err := c.reg.Unregister(ctx, c.place(b))
@@ -568,6 +577,7 @@ func (c *Cluster) refreshLoop() {
 }
 
 func (c *Cluster) refresh() {
+	c.closeIdleRelays()
 	places := c.Places()
 	if len(places) == 0 {
 		return

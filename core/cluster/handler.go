@@ -234,7 +234,7 @@ func (l linkCore) Open(ctx context.Context, req link.OpenRequest, sink link.Sink
 		if home, _ := l.c.home(places); home != "" {
 			if p := l.c.peer(home); p != nil {
 				rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				s, err := p.client.Open(rctx, req, sink)
+				s, err := l.c.relay(home).Open(rctx, req, sink)
 				cancel()
 				var se *stanza.Error
 				if err == nil || errors.As(err, &se) {

@@ -160,8 +160,7 @@ func (p *peer) detach() []item {
 	return rest
 }
 
-// close stops the peer's goroutine and link client (relayed sessions
-// end; their clients reconnect or resume). Call detach first.
+// close stops the peer's goroutine and link client. Call detach first.
 func (p *peer) close() {
 	p.cancel()
 	close(p.done)

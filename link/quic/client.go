@@ -268,6 +268,13 @@ func (c *Client) waitConn(ctx context.Context) (*cconn, error) {
 	}
 }
 
+// Idle reports whether the client has no session.
+func (c *Client) Idle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.sessions) == 0
+}
+
 func (c *Client) forget(s *csession) {
 	c.mu.Lock()
 	if _, ok := c.sessions[s]; ok {

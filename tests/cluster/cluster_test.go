@@ -323,15 +323,26 @@ func localCluster(t *testing.T, c *cluster) {
 	// of his presence reaches alice.
 	bob.Send("<presence><show>away</show></presence>")
 	expectShow(t, alice, bob.JID, "away")
-	// Then the sender's: what alice sent and her edge had not seen
-	// acknowledged by her core is sent again to the next one.
+	// alice's tablet, behind edge-2: relayed to her core when edge-2's
+	// core is another.
+	tablet := login(t, c.c2s(2), "alice", "tablet")
+	// Then the sender's core: what alice sent and her edge had not seen
+	// acknowledged by her core is sent again to the next one; her tablet
+	// moves too (by edge-2, or by the core relaying it), its stream kept.
 	if aCore = c.coreOf(alice.JID); aCore != "" && aCore != bCore {
+		var st struct {
+			LinkCore string `json:"link_core"`
+		}
+		c.admin("edge-2", "GET", "/v1/status", &st)
+		t.Logf("alice's tablet: edge-2 → %s, bound on %s (her core %s)", st.LinkCore, c.coreOf(tablet.JID), aCore)
 		killDuring(t, c, alice, bob, aCore, "s")
 		xmpptest.Eventually(t, "alice's session on the last core", func() bool {
 			n := c.coreOf(alice.JID)
 			return n != "" && n != aCore
 		})
 	}
+	bob.Send("<message type='chat' to='" + tablet.JID + "'><body>to the tablet</body></message>")
+	expectBody(t, tablet, "to the tablet")
 	bob.Send("<message type='chat' to='" + alice.JID + "'><body>still here</body></message>")
 	expectBody(t, alice, "still here")
 

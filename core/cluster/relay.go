@@ -1,0 +1,131 @@
+package cluster
+
+import (
+	"slices"
+
+	linkquic "github.com/meridian-xmpp/meridian/link/quic"
+)
+
+// Relayed sessions (a user's second session, opened on this core, that
+// lives on the user's core) go over a link client of their own per
+// user's core, not the peer's client that carries the cluster's batches:
+// when that core is lost, the relay client moves its sessions to another
+// core of the region, as an edge moves its own — with what the sessions'
+// clients set carried over and the unacknowledged stanzas replayed — and
+// their clients keep their streams. The peer's client must not follow: its
+// batches are for that core only.
+
+// relay returns the relay client of the sessions of users whose core is
+// home, made on first use.
+func (c *Cluster) relay(home string) *linkquic.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r := c.relays[home]; r != nil {
+		return r
+	}
+	r := linkquic.NewClient(linkquic.ClientOptions{
+		Addrs:  func() []string { return c.relayAddrs(home) },
+		TLS:    c.o.TLS,
+		Name:   c.o.Node,
+		Logger: c.o.Logger.With("relay", home),
+	})
+	c.relays[home] = r
+	return r
+}
+
+// relayAddrs is a relay client's list of cores: the users' core while it
+// is a peer, then the region's other cores by name, where its sessions go
+// when that core is lost.
+func (c *Cluster) relayAddrs(home string) []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var addrs []string
+	if p := c.peers[home]; p != nil {
+		addrs = append(addrs, p.addr())
+	}
+	return append(addrs, c.othersLocked(home)...)
+}
+
+// othersLocked returns the link addresses of the peers other than name,
+// by name. c.mu is held.
+func (c *Cluster) othersLocked(name string) []string {
+	var names []string
+	for n := range c.peers {
+		if n != name {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	addrs := make([]string, 0, len(names))
+	for _, n := range names {
+		addrs = append(addrs, c.peers[n].addr())
+	}
+	return addrs
+}
+
+// hasPeerBesides reports whether a peer other than name is live.
+func (c *Cluster) hasPeerBesides(name string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for n := range c.peers {
+		if n != name {
+			return true
+		}
+	}
+	return false
+}
+
+// relayLost handles the relay client of a core that left the peers: its
+// sessions move to another core when there is one (the client is retired:
+// new relays to that core, should it come back, get a new client), else
+// they end.
+func (c *Cluster) relayLost(home string) {
+	c.mu.Lock()
+	r := c.relays[home]
+	delete(c.relays, home)
+	move := r != nil && !c.done && len(c.othersLocked(home)) > 0
+	if move {
+		c.retired = append(c.retired, r)
+	}
+	c.mu.Unlock()
+	switch {
+	case r == nil:
+	case move:
+		if r.Abandon(home) {
+			c.log.Info("cluster: moving the sessions relayed to a core that left", "peer", home)
+		}
+	default:
+		r.Close()
+	}
+}
+
+// closeIdleRelays closes the retired relay clients left with no session.
+func (c *Cluster) closeIdleRelays() {
+	c.mu.Lock()
+	var idle []*linkquic.Client
+	c.retired = slices.DeleteFunc(c.retired, func(r *linkquic.Client) bool {
+		if r.Idle() {
+			idle = append(idle, r)
+			return true
+		}
+		return false
+	})
+	c.mu.Unlock()
+	for _, r := range idle {
+		r.Close()
+	}
+}
+
+// closeRelays closes every relay client (the core is stopping).
+func (c *Cluster) closeRelays() {
+	c.mu.Lock()
+	rs := c.retired
+	for _, r := range c.relays {
+		rs = append(rs, r)
+	}
+	c.relays, c.retired = map[string]*linkquic.Client{}, nil
+	c.mu.Unlock()
+	for _, r := range rs {
+		r.Close()
+	}
+}

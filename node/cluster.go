@@ -39,10 +39,16 @@ func (n *Node) newCluster() error {
 		TLS:     n.linkID.ClientConfig(),
 		Refresh: cfg.Refresh.Duration,
 		Logger:  n.log,
+		Self: func() string {
+			if a := n.Addrs("link"); len(a) > 0 {
+				return dialAddr(a[0].String(), n.cfg.Mesh.Bind)
+			}
+			return ""
+		},
 	})
 	switch cfg.Registry {
 	case "redis":
-		r, err := registry.NewRedis(registry.RedisOptions{URL: cfg.RedisURL, TTL: cfg.TTL.Duration, Resync: cl.Places, Log: n.log})
+		r, err := registry.NewRedis(registry.RedisOptions{Node: n.cfg.Node.Name, URL: cfg.RedisURL, TTL: cfg.TTL.Duration, Resync: cl.Places, Log: n.log})
 		if err != nil {
 			return fmt.Errorf("node: cluster.redis_url: %w", err)
 		}

@@ -278,3 +278,26 @@ func TestClusterRelayFailover(t *testing.T) {
 	}
 	chatTo(t, a2, b, "still-here")
 }
+
+// TestClusterRelayToItself: with two cores, a session relayed to its
+// user's core, when that core goes, is moved by the relaying core to
+// itself — the only core left — and its client keeps its stream.
+func TestClusterRelayToItself(t *testing.T) {
+	caDir := filepath.Join(t.TempDir(), "ca")
+	cores := startCores(t, caDir, 2, "alice", "bob")
+	e1 := edgeServer(t, edgeConfig(t, "edge-1", caDir, linkOf(cores[0])))
+	e2 := edgeServer(t, edgeConfig(t, "edge-2", caDir, linkOf(cores[1])))
+	xmpptest.Eventually(t, "edges connected", func() bool { return e1.LinkConnected() == "core-1" && e2.LinkConnected() == "core-2" })
+	a := xmpptest.Login(t, e1.C2S, "localhost", "alice", "secret", "a")
+	b := xmpptest.Login(t, e2.C2S, "localhost", "bob", "secret", "b")
+	available(t, a, b)
+	a2 := xmpptest.Login(t, e2.C2S, "localhost", "alice", "secret", "a2")
+	if n := cores[0].Core().SessionCount(); n != 2 {
+		t.Fatalf("alice's core holds %d sessions, want both of hers", n)
+	}
+	available(t, a2)
+	shutdown(cores[0])
+	xmpptest.Eventually(t, "a2 bound on core-2", func() bool { return cores[1].Core().SessionCount() == 2 })
+	chatTo(t, b, a2, "on-core-2")
+	chatTo(t, a2, b, "from-core-2")
+}

@@ -48,7 +48,10 @@ type Options struct {
 	Core    *core.Core    // this core
 	TLS     *tls.Config   // link client config (ca.Node.ClientConfig)
 	Refresh time.Duration // how often bound sessions are refreshed in the registry
-	Logger  *slog.Logger
+	// Self returns this core's own link address ("" when unknown): where
+	// a session relayed from here goes when its user's core is lost.
+	Self   func() string
+	Logger *slog.Logger
 	// MaxQueue bounds the stanzas queued for one peer; past it a stanza is
 	// handled here (stored or bounced). 0: 65536.
 	MaxQueue int
@@ -82,6 +85,9 @@ type Cluster struct {
 	retired []*linkquic.Client
 
 	closing atomic.Bool // Close began: nothing is parked any more
+	// completeUntil: until then (unix ns) a miss in the registry is
+	// taken to mean "not bound anywhere" without asking (miss).
+	completeUntil atomic.Int64
 
 	inMu sync.Mutex
 	in   map[string]*inbound // other cores' batches applied here
@@ -443,6 +449,9 @@ func (c *Cluster) Locate(ctx context.Context, to jid.JID) string {
 		if ok && p.Core != c.o.Node {
 			return p.Core
 		}
+		if !ok {
+			return c.miss(ctx, to)
+		}
 		return ""
 	}
 	places, err := c.reg.Sessions(ctx, to)
@@ -450,12 +459,46 @@ func (c *Cluster) Locate(ctx context.Context, to jid.JID) string {
 		c.logErr("sessions", err)
 		return registryDown
 	}
+	if len(places) == 0 {
+		return c.miss(ctx, to)
+	}
 	live, gone := c.home(places)
 	if live != "" {
 		return live
 	}
 	return gone
 }
+
+// miss is Locate's answer when the registry has nothing for to: "" (not
+// bound anywhere: handled here) once every live core has its sessions
+// recorded; before that — Redis just restarted empty and some core has
+// not registered its sessions again — registryDown, so that the stanza
+// waits for them instead of going to offline storage here.
+func (c *Cluster) miss(ctx context.Context, to jid.JID) string {
+	if c.o.Core.HasSession(to) {
+		return ""
+	}
+	if until := c.completeUntil.Load(); until != 0 && time.Now().UnixNano() < until {
+		return ""
+	}
+	nodes := append(c.Peers(), c.o.Node)
+	ok, err := c.reg.Complete(ctx, nodes)
+	if err != nil {
+		c.logErr("complete", err)
+		return registryDown
+	}
+	if !ok {
+		return registryDown
+	}
+	// A complete registry stays so until Redis restarts, which the
+	// cores notice within their health check: trusting it for a moment
+	// saves a round trip per stanza to an offline user.
+	c.completeUntil.Store(time.Now().Add(completeFor).UnixNano())
+	return ""
+}
+
+// completeFor is how long a registry found complete is taken to be.
+const completeFor = 250 * time.Millisecond
 
 // home picks, among a user's places, the live core other than this one
 // that holds the user's sessions: the one with the available session of
@@ -549,8 +592,8 @@ func (c *Cluster) Unbound(ctx context.Context, b core.BoundSession, handoff bool
 	// Its edge reopens it on another core, whose Register replaces this
 	// entry: leave it, so stanzas wait for the new place. A session relayed
 	// here by another core (its "edge") is moved by that core's relay
-	// client when a third core is there to take it (relay.go).
-	if handoff && b.Edge != "" && (!c.live(b.Edge) && c.hasPeers() || c.live(b.Edge) && c.hasPeerBesides(b.Edge)) {
+	// client, to that core itself if need be (relay.go).
+	if handoff && b.Edge != "" && (c.live(b.Edge) || c.hasPeers()) {
 		return true
 	}
 	ok, err := c.reg.Unregister(ctx, c.place(b))

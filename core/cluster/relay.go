@@ -34,16 +34,29 @@ func (c *Cluster) relay(home string) *linkquic.Client {
 }
 
 // relayAddrs is a relay client's list of cores: the users' core while it
-// is a peer, then the region's other cores by name, where its sessions go
-// when that core is lost.
+// is a peer, then where its sessions go when that core is lost: this core
+// (the sessions' edges are linked here), then the region's other cores by
+// name.
 func (c *Cluster) relayAddrs(home string) []string {
+	self := c.self()
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	var addrs []string
 	if p := c.peers[home]; p != nil {
 		addrs = append(addrs, p.addr())
 	}
+	if self != "" {
+		addrs = append(addrs, self)
+	}
 	return append(addrs, c.othersLocked(home)...)
+}
+
+// self is this core's link address, "" when unknown.
+func (c *Cluster) self() string {
+	if c.o.Self == nil {
+		return ""
+	}
+	return c.o.Self()
 }
 
 // othersLocked returns the link addresses of the peers other than name,
@@ -63,27 +76,16 @@ func (c *Cluster) othersLocked(name string) []string {
 	return addrs
 }
 
-// hasPeerBesides reports whether a peer other than name is live.
-func (c *Cluster) hasPeerBesides(name string) bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	for n := range c.peers {
-		if n != name {
-			return true
-		}
-	}
-	return false
-}
-
 // relayLost handles the relay client of a core that left the peers: its
-// sessions move to another core when there is one (the client is retired:
-// new relays to that core, should it come back, get a new client), else
-// they end.
+// sessions move to this core or another (the client is retired: new relays
+// to that core, should it come back, get a new client); with nowhere to
+// go they end.
 func (c *Cluster) relayLost(home string) {
+	self := c.self()
 	c.mu.Lock()
 	r := c.relays[home]
 	delete(c.relays, home)
-	move := r != nil && !c.done && len(c.othersLocked(home)) > 0
+	move := r != nil && !c.done && (self != "" || len(c.othersLocked(home)) > 0)
 	if move {
 		c.retired = append(c.retired, r)
 	}

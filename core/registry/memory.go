@@ -387,6 +387,10 @@ func (r *Memory) DropNode(_ context.Context, node string) ([]Place, error) {
 	return dropped, r.m.done(opDropNode, nil)
 }
 
+// Complete implements Registry: a replica never loses its entries on its
+// own (a core that joins fetches the others' first).
+func (r *Memory) Complete(context.Context, []string) (bool, error) { return true, nil }
+
 // Len returns the number of entries the replica holds, live or lapsed
 // but not yet swept.
 func (r *Memory) Len() int {

@@ -14,6 +14,7 @@ const (
 	opLookup      = "lookup"
 	opSessions    = "sessions"
 	opDropNode    = "drop_node"
+	opComplete    = "complete"
 )
 
 // counters holds one backend's counters resolved once, so that the hot
@@ -35,7 +36,7 @@ func newCounters(backend string) *counters {
 		resyncs: metrics.RegistryResyncs.WithLabelValues(backend),
 		up:      metrics.RegistryUp.WithLabelValues(backend),
 	}
-	for _, op := range []string{opRegister, opRefresh, opUnregister, opSetPresence, opLookup, opSessions, opDropNode} {
+	for _, op := range []string{opRegister, opRefresh, opUnregister, opSetPresence, opLookup, opSessions, opDropNode, opComplete} {
 		c.ok[op] = metrics.RegistryOps.WithLabelValues(backend, op, "ok")
 		c.failed[op] = metrics.RegistryOps.WithLabelValues(backend, op, "error")
 	}

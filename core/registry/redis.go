@@ -16,6 +16,10 @@ import (
 
 // RedisOptions configures the Redis backend.
 type RedisOptions struct {
+	// Node is this core's name: once its sessions are recorded in a Redis
+	// (at start, after a restart or an outage) it sets its marker there,
+	// which Complete checks.
+	Node   string
 	URL    string        // redis://[user:password@]host:port/db, rediss:// or unix://
 	Prefix string        // of every key; "meridian:reg:" when empty
 	TTL    time.Duration // how long an entry lives unless refreshed
@@ -39,6 +43,7 @@ type RedisOptions struct {
 type Redis struct {
 	c      *redis.Client
 	prefix string
+	node   string
 	ttl    time.Duration
 	ttlMS  int64
 	resync func() []Place
@@ -84,7 +89,7 @@ func NewRedis(o RedisOptions) (*Redis, error) {
 	}
 	quietClient.Do(func() { redis.SetLogger(clientLog{}) })
 	r := &Redis{
-		c: redis.NewClient(opts), prefix: o.Prefix, ttl: o.TTL, ttlMS: o.TTL.Milliseconds(),
+		c: redis.NewClient(opts), prefix: o.Prefix, node: o.Node, ttl: o.TTL, ttlMS: o.TTL.Milliseconds(),
 		resync: o.Resync, log: o.Log, m: newCounters("redis"),
 		kick: make(chan struct{}, 1), stop: make(chan struct{}),
 	}
@@ -96,6 +101,30 @@ func NewRedis(o RedisOptions) (*Redis, error) {
 
 func (r *Redis) userKey(bare jid.JID) string { return r.prefix + "u:" + bare.String() }
 func (r *Redis) nodeKey(node string) string  { return r.prefix + "n:" + node }
+
+// markerKey is set by a node once its sessions are recorded in this Redis
+// (no expiry: a Redis that restarts empty has none).
+func (r *Redis) markerKey(node string) string { return r.prefix + "r:" + node }
+
+// Complete implements Registry: every node's marker is there.
+func (r *Redis) Complete(ctx context.Context, nodes []string) (bool, error) {
+	if len(nodes) == 0 {
+		return true, nil
+	}
+	if err := r.ready(opComplete); err != nil {
+		return false, r.m.done(opComplete, err)
+	}
+	keys := make([]string, len(nodes))
+	for i, n := range nodes {
+		keys[i] = r.markerKey(n)
+	}
+	n, err := r.c.Exists(ctx, keys...).Result()
+	if err != nil {
+		return false, r.m.done(opComplete, r.fail(opComplete, err))
+	}
+	// EXISTS counts a key named twice twice: names are distinct here.
+	return n == int64(len(keys)), r.m.done(opComplete, nil)
+}
 
 // keys returns the keys a place's scripts touch.
 func (r *Redis) keys(p Place) []string {
@@ -387,6 +416,9 @@ func (r *Redis) monitor(every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var runID string
+	// pending: the node's sessions are to be recorded again; marked: its
+	// marker is set in the current Redis.
+	pending, marked := false, false
 	// The first check runs at once: a restart within the first interval
 	// must not go unnoticed for want of a run_id to compare with.
 	for first := true; ; first = false {
@@ -410,10 +442,18 @@ func (r *Redis) monitor(every time.Duration) {
 		if r.up.CompareAndSwap(false, true) {
 			r.m.up.Set(1)
 			r.log.Info("registry: redis reachable again")
-			r.doResync()
+			pending, marked = true, false
 		} else if restarted {
 			r.log.Warn("registry: redis restarted; registering this node's sessions again")
-			r.doResync()
+			pending, marked = true, false
+		}
+		if pending {
+			pending = !r.doResync()
+		}
+		if !pending && !marked && r.node != "" {
+			ctx, cancel := context.WithTimeout(context.Background(), every+time.Second)
+			marked = r.c.Set(ctx, r.markerKey(r.node), "1", 0).Err() == nil
+			cancel()
 		}
 	}
 }
@@ -444,9 +484,11 @@ func (r *Redis) runID(ctx context.Context) (string, error) {
 	return "", fmt.Errorf("no run_id in INFO server")
 }
 
-func (r *Redis) doResync() {
+// doResync records the node's sessions again; false when it failed (the
+// next check tries again).
+func (r *Redis) doResync() bool {
 	if r.resync == nil {
-		return
+		return true
 	}
 	places := r.resync()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -454,8 +496,9 @@ func (r *Redis) doResync() {
 	lost, err := r.Refresh(ctx, places)
 	if err != nil {
 		r.log.Warn("registry: redis: resync failed; retried at the next check", "sessions", len(places), "err", err)
-		return
+		return false
 	}
 	r.m.resyncs.Inc()
 	r.log.Info("registry: redis: sessions registered again", "sessions", len(places), "held_elsewhere", len(lost))
+	return true
 }

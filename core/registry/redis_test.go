@@ -309,3 +309,48 @@ func BenchmarkRedis(b *testing.B) {
 		b.ReportMetric(float64(b.N*len(ps))/b.Elapsed().Seconds(), "places/s")
 	})
 }
+
+// Complete: a node's marker is set once its sessions are recorded in the
+// Redis it talks to; a Redis restarted empty has none until each node
+// has recorded its sessions again, so a lookup that finds nothing is not
+// taken for "offline" meanwhile.
+func TestRedisComplete(t *testing.T) {
+	srv := startRedis(t)
+	p := place("alice@example.com/phone", "c2", "e1", "s1")
+	// c1 checks Redis only at start, and is not used after: it never
+	// learns of the restart.
+	r1 := newRedis(t, srv.url(), "complete:", time.Hour, registry.RedisOptions{Node: "c1", Check: time.Hour})
+	r2 := newRedis(t, srv.url(), "complete:", time.Hour, registry.RedisOptions{
+		Node: "c2", Check: 50 * time.Millisecond,
+		Resync: func() []registry.Place { return []registry.Place{p} },
+	})
+	if _, err := r2.Register(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	complete := func(r *registry.Redis, nodes ...string) bool {
+		ok, err := r.Complete(ctx, nodes)
+		return err == nil && ok
+	}
+	waitFor(t, "both nodes marked", func() bool { return complete(r1, "c1", "c2") })
+	if complete(r1, "c1", "c2", "c3") {
+		t.Fatal("Complete with a node that never recorded its sessions")
+	}
+	if !complete(r1) {
+		t.Fatal("Complete of no node is false")
+	}
+
+	srv.stop()
+	waitFor(t, "Complete fails while Redis is down", func() bool {
+		_, err := r2.Complete(ctx, []string{"c1"})
+		return errors.Is(err, registry.ErrUnavailable)
+	})
+	srv.start()
+	// c2 notices the new server, records its session, then its marker.
+	waitFor(t, "c2 marked again", func() bool { return complete(r2, "c2") })
+	if got, ok, err := r2.Lookup(ctx, p.JID); err != nil || !ok || !got.Same(p) {
+		t.Fatalf("c2 marked before its session was back: %v %v %v", got, ok, err)
+	}
+	if complete(r2, "c1", "c2") {
+		t.Fatal("Complete although c1 has not recorded its sessions in the new Redis")
+	}
+}

@@ -68,6 +68,11 @@ type Registry interface {
 	// the same node at once, each entry goes to one (Redis); a replica
 	// (memory) returns what it held itself.
 	DropNode(ctx context.Context, node string) ([]Place, error)
+	// Complete reports whether the registry holds the sessions of every
+	// named node: false while some of them have not recorded theirs again
+	// since the backend lost its entries (Redis restarted empty). A lookup
+	// that finds nothing then means "not known yet", not "offline".
+	Complete(ctx context.Context, nodes []string) (bool, error)
 	// Close stops the registry's background work. It is idempotent.
 	Close() error
 }

@@ -8,6 +8,7 @@
 # The server trusts local connections (a test server: loopback only, no
 # password) and keeps its socket in DIR. PostgreSQL refuses to run as
 # root: as root it runs as the postgres user the Debian package creates.
+# It runs without fsync unless MERIDIAN_PG_DURABLE=1.
 # make deps installs Debian's postgresql; MERIDIAN_PG_BIN overrides where
 # initdb and pg_ctl are.
 set -euo pipefail
@@ -38,8 +39,12 @@ start)
 		"${as[@]}" "$bin/initdb" -D "$dir" -U meridian --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir.initdb.log" 2>&1 ||
 			{ cat "$dir.initdb.log" >&2; exit 1; }
 	fi
+	# Tests do not need the data to survive a crash of the machine;
+	# MERIDIAN_PG_DURABLE=1 keeps PostgreSQL's defaults (benchmarks).
+	fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	if [[ ${MERIDIAN_PG_DURABLE:-} == 1 ]]; then fast=""; fi
 	"${as[@]}" "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
-		-o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null ||
+		-o "-c listen_addresses=127.0.0.1 -p $port -k $dir $fast" start >/dev/null ||
 		{ cat "$dir/server.log" >&2; exit 1; }
 	echo "postgres://meridian@127.0.0.1:$port/postgres?sslmode=disable"
 	;;

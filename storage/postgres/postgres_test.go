@@ -18,7 +18,7 @@ import (
 // dsn is the server the tests use: MERIDIAN_TEST_POSTGRES, set by
 // scripts/postgres-test.sh (make postgres-test), which starts a
 // throwaway server for them.
-func dsn(t *testing.T) string {
+func dsn(t testing.TB) string {
 	t.Helper()
 	d := os.Getenv("MERIDIAN_TEST_POSTGRES")
 	if d == "" {
@@ -30,7 +30,7 @@ func dsn(t *testing.T) string {
 var schemas atomic.Int64
 
 // openFresh opens the store in a schema of its own, dropped after t.
-func openFresh(t *testing.T) *DB {
+func openFresh(t testing.TB) *DB {
 	t.Helper()
 	name := fmt.Sprintf("t%d_%d", os.Getpid(), schemas.Add(1))
 	db, err := Open(t.Context(), Options{DSN: dsn(t), Schema: name})

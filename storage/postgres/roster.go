@@ -41,25 +41,38 @@ func (s rosterStore) Items(ctx context.Context, user jid.JID) ([]roster.Item, ui
 	if err != nil {
 		return nil, 0, err
 	}
-	var (
-		items []roster.Item
-		ver   int64
-	)
-	// One snapshot for the items and the version they are at.
-	err = pgx.BeginTxFunc(ctx, s.d.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT version FROM roster_versions WHERE owner = $1`, u).Scan(&ver)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT contact, name, subscription, ask, preapproved, groups
-	FROM roster_items WHERE owner = $1 ORDER BY contact`, u)
-		if err != nil {
-			return err
-		}
-		items, err = pgx.CollectRows(rows, scanItem)
-		return err
-	})
+	// One statement sees one snapshot: the items and the version they
+	// are at, in one round trip (a user with no items still gets a row,
+	// with NULL item columns, for the version).
+	rows, err := s.d.pool.Query(ctx, `SELECT coalesce((SELECT version FROM roster_versions WHERE owner = $1), 0),
+	coalesce(i.contact, ''), coalesce(i.name, ''), coalesce(i.subscription, ''),
+	coalesce(i.ask, false), coalesce(i.preapproved, false), i.groups
+	FROM (SELECT 1) one LEFT JOIN roster_items i ON i.owner = $1
+	ORDER BY i.contact`, u)
 	if err != nil {
+		return nil, 0, wrap(err)
+	}
+	var (
+		items   []roster.Item
+		ver     int64
+		contact string
+	)
+	for rows.Next() {
+		var it roster.Item
+		if err := rows.Scan(&ver, &contact, &it.Name, &it.Subscription, &it.Ask, &it.PreApproved, &it.Groups); err != nil {
+			rows.Close()
+			return nil, 0, wrap(err)
+		}
+		if contact == "" {
+			continue // no items: the row carries the version only
+		}
+		if it.JID, err = jid.Parse(contact); err != nil {
+			rows.Close()
+			return nil, 0, wrap(err)
+		}
+		items = append(items, it)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, 0, wrap(err)
 	}
 	return items, uint64(ver), nil

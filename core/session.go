@@ -317,11 +317,6 @@ func (c *Core) sessionsOf(bare jid.JID) []*session {
 	return append([]*session(nil), u.sessions...)
 }
 
-// Elsewhere implements module.Host.
-func (c *Core) Elsewhere(ctx context.Context, bare jid.JID) bool {
-	return c.cluster != nil && c.cluster.Locate(ctx, bare.Bare()) != ""
-}
-
 // Sessions implements module.Host.
 func (c *Core) Sessions(bare jid.JID) []module.SessionInfo {
 	ss := c.sessionsOf(bare)

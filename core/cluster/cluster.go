@@ -312,14 +312,12 @@ func (c *Cluster) dropNode(name string, t *time.Timer) {
 	delete(c.drops, name)
 	c.mu.Unlock()
 	defer c.kick()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	if c.mem != nil {
 		// Every core drops its own replica's copy; the first core by
 		// name among the live ones speaks for the lost sessions.
 		dropped := c.mem.PeerLeft(name)
 		if c.first() {
-			c.lost(ctx, name, dropped)
+			c.lost(name, dropped)
 		}
 		return
 	}
@@ -327,11 +325,13 @@ func (c *Cluster) dropNode(name string, t *time.Timer) {
 		return
 	}
 	// Of the cores dropping at once, Redis gives each entry to one.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	dropped, err := c.reg.DropNode(ctx, name)
+	cancel()
 	if err != nil {
 		c.logErr("drop_node", err)
 	}
-	c.lost(ctx, name, dropped)
+	c.lost(name, dropped)
 }
 
 // dropLater starts the grace period of a core that left; c.mu is held.
@@ -364,18 +364,25 @@ func (c *Cluster) first() bool {
 // that core) and that were available, as nobody moved them within the
 // grace period. Their contacts would otherwise see them online until
 // they log in again.
-func (c *Cluster) lost(ctx context.Context, node string, dropped []registry.Place) {
+func (c *Cluster) lost(node string, dropped []registry.Place) {
 	n := 0
+	now := time.Now()
 	for _, p := range dropped {
-		if p.Core != node || !p.Available {
+		// An entry that lapsed is a session that ended long ago, not one
+		// lost now.
+		if p.Core != node || !p.Available || (!p.Expires.IsZero() && p.Expires.Before(now)) {
 			continue
 		}
+		// Each session its own time: a slow store must not leave the
+		// ones after it unannounced.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		last := true
 		if c.reg != nil {
 			others, err := c.reg.Sessions(ctx, p.JID.Bare())
 			last = err == nil && len(others) == 0
 		}
 		c.o.Core.SessionLost(ctx, p.JID, last)
+		cancel()
 		metrics.ClusterLostSessions.Inc()
 		n++
 	}

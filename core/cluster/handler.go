@@ -226,7 +226,11 @@ func (l linkCore) Cluster(ctx context.Context, from string, req []byte) ([]byte,
 // user is bound on another live core. A reopened session (its core
 // failed) is bound here: the edge chose this core.
 func (l linkCore) Open(ctx context.Context, req link.OpenRequest, sink link.Sink) (link.Session, error) {
-	if !req.Reopen && l.c.reg != nil {
+	// A session a core opens here (a relay, or one its relay client moved
+	// here or to itself) is bound here: relaying it again could send it in
+	// a circle.
+	fromCore := req.Edge != "" && (req.Edge == l.c.o.Node || l.c.live(req.Edge))
+	if !req.Reopen && !fromCore && l.c.reg != nil {
 		places, err := l.c.reg.Sessions(ctx, req.User.Bare())
 		if err != nil {
 			l.c.logErr("sessions", err)
@@ -234,7 +238,12 @@ func (l linkCore) Open(ctx context.Context, req link.OpenRequest, sink link.Sink
 		if home, _ := l.c.home(places); home != "" {
 			if p := l.c.peer(home); p != nil {
 				rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				s, err := l.c.relay(home).Open(rctx, req, sink)
+				r := l.c.relay(home)
+				if r == nil {
+					cancel()
+					return nil, stanza.ErrServiceUnavailable
+				}
+				s, err := r.Open(rctx, req, sink)
 				cancel()
 				var se *stanza.Error
 				if err == nil || errors.As(err, &se) {

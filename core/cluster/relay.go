@@ -23,6 +23,9 @@ func (c *Cluster) relay(home string) *linkquic.Client {
 	if r := c.relays[home]; r != nil {
 		return r
 	}
+	if c.done {
+		return nil
+	}
 	r := linkquic.NewClient(linkquic.ClientOptions{
 		Addrs:  func() []string { return c.relayAddrs(home) },
 		TLS:    c.o.TLS,
@@ -33,18 +36,19 @@ func (c *Cluster) relay(home string) *linkquic.Client {
 	return r
 }
 
-// relayAddrs is a relay client's list of cores: the users' core while it
-// is a peer, then where its sessions go when that core is lost: this core
-// (the sessions' edges are linked here), then the region's other cores by
-// name.
+// relayAddrs is a relay client's list of cores: the users' core alone
+// while it is a peer (a blip on that link must not send its sessions
+// elsewhere: the client dials its list in turn); once that core is lost,
+// where its sessions go: this core (the sessions' edges are linked here),
+// then the region's other cores by name.
 func (c *Cluster) relayAddrs(home string) []string {
 	self := c.self()
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	var addrs []string
 	if p := c.peers[home]; p != nil {
-		addrs = append(addrs, p.addr())
+		return []string{p.addr()}
 	}
+	var addrs []string
 	if self != "" {
 		addrs = append(addrs, self)
 	}
@@ -83,6 +87,10 @@ func (c *Cluster) othersLocked(name string) []string {
 func (c *Cluster) relayLost(home string) {
 	self := c.self()
 	c.mu.Lock()
+	if c.peers[home] != nil {
+		c.mu.Unlock() // back already: its relay client stays
+		return
+	}
 	r := c.relays[home]
 	delete(c.relays, home)
 	move := r != nil && !c.done && (self != "" || len(c.othersLocked(home)) > 0)

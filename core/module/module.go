@@ -166,10 +166,6 @@ type Host interface {
 	DeliverTo(full jid.JID, st *stanza.Stanza) bool
 	// Sessions lists the sessions of a local user.
 	Sessions(bare jid.JID) []SessionInfo
-	// Elsewhere reports whether a local user has sessions on another core
-	// of the region (never on a single node), where Route takes stanzas
-	// to the user's bare JID.
-	Elsewhere(ctx context.Context, bare jid.JID) bool
 	// SetInterested marks a session as having requested its roster.
 	SetInterested(full jid.JID)
 	// UserExists reports whether a local account exists.

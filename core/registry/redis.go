@@ -102,8 +102,10 @@ func NewRedis(o RedisOptions) (*Redis, error) {
 func (r *Redis) userKey(bare jid.JID) string { return r.prefix + "u:" + bare.String() }
 func (r *Redis) nodeKey(node string) string  { return r.prefix + "n:" + node }
 
-// markerKey is set by a node once its sessions are recorded in this Redis
-// (no expiry: a Redis that restarts empty has none).
+// markerKey is set by a node once its sessions are recorded in this Redis,
+// and renewed at every health check with the entries' TTL: a Redis that
+// restarts empty has none, and a node cut off from Redis loses its marker
+// as its entries lapse.
 func (r *Redis) markerKey(node string) string { return r.prefix + "r:" + node }
 
 // Complete implements Registry: every node's marker is there.
@@ -416,9 +418,9 @@ func (r *Redis) monitor(every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var runID string
-	// pending: the node's sessions are to be recorded again; marked: its
-	// marker is set in the current Redis.
-	pending, marked := false, false
+	// pending: the node's sessions are to be recorded again (the marker
+	// waits for them).
+	pending := false
 	// The first check runs at once: a restart within the first interval
 	// must not go unnoticed for want of a run_id to compare with.
 	for first := true; ; first = false {
@@ -442,17 +444,17 @@ func (r *Redis) monitor(every time.Duration) {
 		if r.up.CompareAndSwap(false, true) {
 			r.m.up.Set(1)
 			r.log.Info("registry: redis reachable again")
-			pending, marked = true, false
+			pending = true
 		} else if restarted {
 			r.log.Warn("registry: redis restarted; registering this node's sessions again")
-			pending, marked = true, false
+			pending = true
 		}
 		if pending {
 			pending = !r.doResync()
 		}
-		if !pending && !marked && r.node != "" {
+		if !pending && r.node != "" {
 			ctx, cancel := context.WithTimeout(context.Background(), every+time.Second)
-			marked = r.c.Set(ctx, r.markerKey(r.node), "1", 0).Err() == nil
+			r.c.Set(ctx, r.markerKey(r.node), "1", r.ttl)
 			cancel()
 		}
 	}

@@ -241,8 +241,8 @@ func (v *validator) storage() {
 	if s.Backend == "postgres" && p.DSN == "" {
 		v.fail("storage.postgres.dsn", "is required when storage.backend is \"postgres\"")
 	}
-	if p.Schema != "" && !pgSchema.MatchString(p.Schema) {
-		v.fail("storage.postgres.schema", "%q: want lower-case letters, digits and _, starting with a letter or _ (at most 63)", p.Schema)
+	if p.Schema != "" && (!pgSchema.MatchString(p.Schema) || strings.HasPrefix(p.Schema, "pg_")) {
+		v.fail("storage.postgres.schema", "%q: want lower-case letters, digits and _, starting with a letter or _ (at most 63), not pg_", p.Schema)
 	}
 	if p.MaxConns < 0 || p.MaxConns > 10000 {
 		v.fail("storage.postgres.max_conns", "%d is out of range 0..10000", p.MaxConns)

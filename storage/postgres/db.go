@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -20,6 +21,11 @@ var schema []string
 // schemaLock is the advisory lock key Open holds while it creates the
 // schema ("meridian" in ASCII).
 const schemaLock = 0x6d6572696469616e
+
+// schemaVersion is recorded in meridian_schema once the tables exist: a
+// node finding it needs no DDL, so it may run as a role with only the
+// rights to read and write the tables (created once by one with more).
+const schemaVersion = 1
 
 // DB is an open PostgreSQL store.
 type DB struct {
@@ -37,6 +43,8 @@ type Options struct {
 	MaxConns int32
 }
 
+// schemaName is a schema name Open accepts (quoted all the same, for
+// reserved words); pg_ names are the server's.
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
 // Open connects, checks the server answers, and creates the schema.
@@ -51,10 +59,10 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		return nil, errors.New("storage/postgres: dsn does not parse as a connection string or URL")
 	}
 	if o.Schema != "" {
-		if !schemaName.MatchString(o.Schema) {
-			return nil, fmt.Errorf("storage/postgres: schema %q: want lower-case letters, digits and _", o.Schema)
+		if !schemaName.MatchString(o.Schema) || strings.HasPrefix(o.Schema, "pg_") {
+			return nil, fmt.Errorf("storage/postgres: schema %q: want lower-case letters, digits and _, not starting with pg_", o.Schema)
 		}
-		cfg.ConnConfig.RuntimeParams["search_path"] = o.Schema
+		cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{o.Schema}.Sanitize()
 	}
 	if o.MaxConns > 0 {
 		cfg.MaxConns = o.MaxConns
@@ -72,12 +80,18 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 }
 
 func (d *DB) migrate(ctx context.Context, name string) error {
+	if ok, err := d.current(ctx, d.pool); err != nil || ok {
+		return wrap(err)
+	}
 	return d.tx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(schemaLock)); err != nil {
 			return err
 		}
+		if ok, err := d.current(ctx, tx); err != nil || ok {
+			return err // another node made it meanwhile
+		}
 		if name != "" {
-			if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+name); err != nil {
+			if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil {
 				return err
 			}
 		}
@@ -86,8 +100,35 @@ func (d *DB) migrate(ctx context.Context, name string) error {
 				return fmt.Errorf("%w (in %.60q)", err, s)
 			}
 		}
-		return nil
+		for _, s := range []string{
+			`CREATE TABLE IF NOT EXISTS meridian_schema (version integer NOT NULL)`,
+			`DELETE FROM meridian_schema`,
+		} {
+			if _, err := tx.Exec(ctx, s); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO meridian_schema VALUES ($1)`, schemaVersion)
+		return err
 	})
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// current reports whether the tables exist at this schemaVersion or later.
+func (d *DB) current(ctx context.Context, q querier) (bool, error) {
+	var exists bool
+	if err := q.QueryRow(ctx, `SELECT to_regclass('meridian_schema') IS NOT NULL`).Scan(&exists); err != nil || !exists {
+		return false, err
+	}
+	var v int32
+	if err := q.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM meridian_schema`).Scan(&v); err != nil {
+		return false, err
+	}
+	return v >= schemaVersion, nil
 }
 
 // tx runs f in a transaction, committed when f returns nil.

@@ -66,12 +66,16 @@ func (a archive) Append(ctx context.Context, entries ...mam.Entry) error {
 		if e.User.IsZero() || e.ID.IsZero() || e.With.IsZero() {
 			return errors.New("storage/postgres: archive: message without user, ID or with")
 		}
-		users = append(users, e.User.String())
+		users = append(users, e.User.Bare().String())
 		ids = append(ids, e.ID[:])
 		ats = append(ats, e.ID.Time())
 		bares = append(bares, e.With.Bare().String())
 		resources = append(resources, e.With.Resource())
-		stanzas = append(stanzas, e.Stanza)
+		st := e.Stanza
+		if st == nil {
+			st = []byte{} // NOT NULL: a message without bytes is still one
+		}
+		stanzas = append(stanzas, st)
 	}
 	_, err := a.d.pool.Exec(ctx, `
 		INSERT INTO archive_message (username, id, at, with_bare, with_resource, stanza)
@@ -96,7 +100,7 @@ func (a archive) Query(ctx context.Context, user jid.JID, q mam.Query) (mam.Page
 		before = q.Before
 	}
 	args := pgx.NamedArgs{
-		"user":   user.String(),
+		"user":   user.Bare().String(),
 		"lo":     lo[:],
 		"hi":     hi[:],
 		"after":  after[:],
@@ -257,7 +261,7 @@ func (a archive) Bounds(ctx context.Context, user jid.JID) (first, last mam.ID, 
 	err = a.d.pool.QueryRow(ctx, `SELECT
 		(SELECT id FROM archive_message WHERE username = $1 ORDER BY id ASC LIMIT 1),
 		(SELECT id FROM archive_message WHERE username = $1 ORDER BY id DESC LIMIT 1)`,
-		user.String()).Scan(&lo, &hi)
+		user.Bare().String()).Scan(&lo, &hi)
 	if err != nil || lo == nil {
 		return first, last, false, wrap(err)
 	}
@@ -277,7 +281,7 @@ func (a archive) Prefs(ctx context.Context, user jid.JID) (mam.Prefs, bool, erro
 	)
 	err := a.d.pool.QueryRow(ctx,
 		`SELECT default_policy, always_jids, never_jids FROM archive_prefs WHERE username = $1`,
-		user.String()).Scan(&p.Default, &always, &never)
+		user.Bare().String()).Scan(&p.Default, &always, &never)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return mam.Prefs{}, false, nil
 	}
@@ -306,7 +310,7 @@ func (a archive) SetPrefs(ctx context.Context, user jid.JID, p mam.Prefs) error 
 		SET default_policy = excluded.default_policy,
 			always_jids = excluded.always_jids,
 			never_jids = excluded.never_jids`,
-		user.String(), p.Default, archiveJIDStrings(p.Always), archiveJIDStrings(p.Never))
+		user.Bare().String(), p.Default, archiveJIDStrings(p.Always), archiveJIDStrings(p.Never))
 	return wrap(err)
 }
 
@@ -334,7 +338,7 @@ func archiveParseJIDs(ss []string) ([]jid.JID, error) {
 }
 
 func (a archive) DeleteUser(ctx context.Context, user jid.JID) error {
-	u := user.String()
+	u := user.Bare().String()
 	return a.d.tx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM archive_message WHERE username = $1`, u); err != nil {
 			return err

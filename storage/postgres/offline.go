@@ -28,23 +28,23 @@ func (s offlineStore) Push(ctx context.Context, user jid.JID, msg []byte, limit 
 	if msg == nil {
 		msg = []byte{}
 	}
-	if limit <= 0 {
-		_, err := s.d.pool.Exec(ctx, `INSERT INTO offline_messages (owner, stanza) VALUES ($1, $2)`, u, msg)
-		return err == nil, wrap(err)
-	}
 	stored := false
 	err = s.d.tx(ctx, func(tx pgx.Tx) error {
 		// Concurrent pushes for one user (cores of a cluster) count and
-		// insert one at a time, so the limit holds.
+		// insert one at a time, so the limit holds and the sequence is
+		// in commit order (a pop never takes a newer message and leaves
+		// an older one behind).
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('offline:' || $1, 0))`, u); err != nil {
 			return err
 		}
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM offline_messages WHERE owner = $1`, u).Scan(&n); err != nil {
-			return err
-		}
-		if n >= limit {
-			return nil
+		if limit > 0 {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM offline_messages WHERE owner = $1`, u).Scan(&n); err != nil {
+				return err
+			}
+			if n >= limit {
+				return nil
+			}
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO offline_messages (owner, stanza) VALUES ($1, $2)`, u, msg)
 		stored = err == nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/meridian-xmpp/meridian/storage"
 	"github.com/meridian-xmpp/meridian/storage/storagetest"
+	"github.com/meridian-xmpp/meridian/xmpp/jid"
 )
 
 // dsn is the server the tests use: MERIDIAN_TEST_POSTGRES, set by
@@ -54,4 +55,57 @@ func openFresh(t testing.TB) *DB {
 
 func TestConformance(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) *storage.Stores { return openFresh(t).Stores() })
+}
+
+// TestLeastPrivilege: once the tables exist, a node whose role may only
+// read and write them (no CREATE) opens the store and works; a schema
+// named with a reserved word is quoted.
+func TestLeastPrivilege(t *testing.T) {
+	ctx := t.Context()
+	admin, err := pgxpool.New(ctx, dsn(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := "order" // a reserved word
+	t.Cleanup(func() { admin.Exec(context.Background(), `DROP SCHEMA IF EXISTS "order" CASCADE`) })
+	// Created once by the privileged role.
+	db, err := Open(ctx, Options{DSN: dsn(t), Schema: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	role := fmt.Sprintf("meridian_dml_%d", os.Getpid())
+	for _, q := range []string{
+		"DROP ROLE IF EXISTS " + role,
+		"CREATE ROLE " + role + " LOGIN",
+		`GRANT USAGE ON SCHEMA "order" TO ` + role,
+		`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "order" TO ` + role,
+		`GRANT USAGE ON ALL SEQUENCES IN SCHEMA "order" TO ` + role,
+	} {
+		if _, err := admin.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() {
+		admin.Exec(context.Background(), `DROP SCHEMA IF EXISTS "order" CASCADE`)
+		admin.Exec(context.Background(), "DROP ROLE IF EXISTS "+role)
+	})
+	cfg, err := pgxpool.ParseConfig(dsn(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", role, cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
+	db, err = Open(ctx, Options{DSN: u, Schema: name})
+	if err != nil {
+		t.Fatalf("Open as a role without CREATE: %v", err)
+	}
+	defer db.Close()
+	user := jid.MustParse("alice@example.com")
+	if ok, err := db.Stores().Offline.Push(ctx, user, []byte("<message/>"), 10); err != nil || !ok {
+		t.Fatalf("Push: %v %v", ok, err)
+	}
+	if n, err := db.Stores().Offline.Count(ctx, user); err != nil || n != 1 {
+		t.Fatalf("Count: %d %v", n, err)
+	}
 }

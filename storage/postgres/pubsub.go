@@ -298,12 +298,25 @@ func (s pubsub) DeleteItem(ctx context.Context, owner jid.JID, node, id string) 
 	if err != nil {
 		return false, err
 	}
-	tag, err := s.d.pool.Exec(ctx, `DELETE FROM pubsub_items
+	n, err := s.psLockedExec(ctx, o, node, `DELETE FROM pubsub_items
 		WHERE owner = $1 AND node = $2 AND id = $3`, o, node, id)
-	if err != nil {
-		return false, wrap(err)
-	}
-	return tag.RowsAffected() > 0, nil
+	return n > 0, err
+}
+
+// psLockedExec runs a statement on a node's items under the node's row
+// lock, taken first as Publish and Trim take it: item rows are never
+// locked in another order, so these cannot deadlock with a publication.
+func (s pubsub) psLockedExec(ctx context.Context, owner, node, q string, args ...any) (int64, error) {
+	var n int64
+	err := s.d.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM pubsub_nodes WHERE owner = $1 AND name = $2 FOR UPDATE`, owner, node); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, q, args...)
+		n = tag.RowsAffected()
+		return err
+	})
+	return n, err
 }
 
 func (s pubsub) Purge(ctx context.Context, owner jid.JID, node string) error {
@@ -311,9 +324,8 @@ func (s pubsub) Purge(ctx context.Context, owner jid.JID, node string) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.d.pool.Exec(ctx, `DELETE FROM pubsub_items WHERE owner = $1 AND node = $2`,
-		o, node)
-	return wrap(err)
+	_, err = s.psLockedExec(ctx, o, node, `DELETE FROM pubsub_items WHERE owner = $1 AND node = $2`, o, node)
+	return err
 }
 
 func (s pubsub) DeleteUser(ctx context.Context, owner jid.JID) error {

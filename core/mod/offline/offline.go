@@ -14,7 +14,6 @@ import (
 	"github.com/meridian-xmpp/meridian/core/module"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"github.com/meridian-xmpp/meridian/xmpp/stanza"
-	"github.com/meridian-xmpp/meridian/xmpp/xmltok"
 )
 
 // NSDelay is the delayed delivery namespace (XEP-0203).
@@ -89,34 +88,20 @@ func (m *Module) store1(ctx context.Context, st *stanza.Stanza) bool {
 	return stored
 }
 
-// late delivers what is stored for a user who came online while a message
-// was being stored: a session's initial presence (which empties the store)
-// may fall between the router's finding no session and the push, and the
-// message would wait for the next login. An available session here gets
-// the store as at initial presence; a user bound on another core of the
-// region gets it through the router.
+// late delivers what is stored for a user who came online here while a
+// message was being stored: the session's initial presence (which empties
+// the store) may fall between the router's finding no session and the
+// push, and the message would wait for the next login. The available
+// session gets the store as at initial presence, without the receive
+// hooks running again (the message was archived once). A session that
+// came online on another core of the region in that moment is not seen
+// here: its message waits for the next login.
 func (m *Module) late(ctx context.Context, user jid.JID) {
 	for _, s := range m.h.Sessions(user) {
 		if s.Available && s.Priority >= 0 {
 			m.flush(ctx, s, nil, true)
 			return
 		}
-	}
-	if !m.h.Elsewhere(ctx, user) {
-		return
-	}
-	msgs, err := m.store.Pop(ctx, user)
-	if err != nil {
-		m.log.Error("reading offline messages failed", "user", user.String(), "err", err)
-		return
-	}
-	for _, b := range msgs {
-		el, err := xmltok.Parse(b, stanza.NSClient, nil)
-		if err != nil {
-			m.log.Error("an offline message does not parse; dropped", "user", user.String(), "err", err)
-			continue
-		}
-		m.h.Route(ctx, stanza.FromElement(el))
 	}
 }
 

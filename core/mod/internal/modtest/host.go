@@ -31,7 +31,6 @@ type Host struct {
 	stores     map[string]any
 	users      map[jid.JID]string // bare JID → password
 	sessions   map[jid.JID][]module.SessionInfo
-	elsewhere  map[jid.JID]bool
 	events     []string
 	iq         [2]map[string]module.IQHandler
 	preAuth    map[string]module.PreAuthHandler
@@ -161,24 +160,6 @@ func (h *Host) Sessions(bare jid.JID) []module.SessionInfo {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return slices.Clone(h.sessions[bare])
-}
-
-// Elsewhere implements module.Host: users are on other cores when the
-// test says so (SetElsewhere).
-func (h *Host) Elsewhere(_ context.Context, bare jid.JID) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.elsewhere[bare]
-}
-
-// SetElsewhere makes Elsewhere report bare (not) bound on another core.
-func (h *Host) SetElsewhere(bare jid.JID, on bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.elsewhere == nil {
-		h.elsewhere = map[jid.JID]bool{}
-	}
-	h.elsewhere[bare] = on
 }
 
 // SetInterested implements module.Host.

@@ -39,6 +39,10 @@ type Cluster interface {
 	// other cores exist for it to reopen the session on. Then this core's
 	// ending is not the user's.
 	Unbound(ctx context.Context, b BoundSession, handoff bool) (moved bool)
+	// AvailableElsewhere names an available session of non-negative
+	// priority of a local user on another live core, and that core; ok
+	// is false when there is none or the registry cannot tell.
+	AvailableElsewhere(ctx context.Context, bare jid.JID) (full jid.JID, node string, ok bool)
 }
 
 // BoundSession describes a session for the cluster's registry.

@@ -317,6 +317,23 @@ func (c *Core) sessionsOf(bare jid.JID) []*session {
 	return append([]*session(nil), u.sessions...)
 }
 
+// DeliverElsewhere implements module.Host: the stanzas go, as they are and
+// in order, to one available session of the user on another core of the
+// region (DeliverTo there).
+func (c *Core) DeliverElsewhere(ctx context.Context, bare jid.JID, sts []*stanza.Stanza) bool {
+	if c.cluster == nil {
+		return false
+	}
+	full, node, ok := c.cluster.AvailableElsewhere(ctx, bare.Bare())
+	if !ok {
+		return false
+	}
+	for _, st := range sts {
+		c.cluster.Deliver(node, full, st)
+	}
+	return true
+}
+
 // Sessions implements module.Host.
 func (c *Core) Sessions(bare jid.JID) []module.SessionInfo {
 	ss := c.sessionsOf(bare)

@@ -544,6 +544,30 @@ func (c *Cluster) Deliver(node string, full jid.JID, st *stanza.Stanza) {
 	c.send(node, full, st)
 }
 
+// AvailableElsewhere implements core.Cluster: the registry's available
+// session of highest priority (at least 0) on a live peer.
+func (c *Cluster) AvailableElsewhere(ctx context.Context, bare jid.JID) (jid.JID, string, bool) {
+	if c.reg == nil {
+		return jid.JID{}, "", false
+	}
+	places, err := c.reg.Sessions(ctx, bare)
+	if err != nil {
+		c.logErr("sessions", err)
+		return jid.JID{}, "", false
+	}
+	var best registry.Place
+	found := false
+	for _, p := range places {
+		if p.Core == c.o.Node || !p.Available || p.Priority < 0 || !c.live(p.Core) {
+			continue
+		}
+		if !found || p.Priority > best.Priority {
+			best, found = p, true
+		}
+	}
+	return best.JID, best.Core, found
+}
+
 // send queues a stanza for a peer (with full: for that session as it
 // is), or parks it when the peer is gone, full, or stanzas to the same
 // recipient wait already.

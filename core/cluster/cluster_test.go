@@ -295,3 +295,30 @@ func TestLostSessions(t *testing.T) {
 		}
 	})
 }
+
+// TestAvailableElsewhere: an available session of non-negative priority
+// on a live peer, the highest; none on this core, a peer that left, or
+// when only unavailable or negative ones are.
+func TestAvailableElsewhere(t *testing.T) {
+	ctx := context.Background()
+	cl, _, mem := newCluster(t, time.Minute)
+	cl.SetPeers(map[string]string{"core-2": "127.0.0.1:9"})
+	bare := jid.MustParse("bob@localhost")
+	set := func(from, res string, avail bool, prio int) {
+		mem.Apply(from, registry.Update{Op: registry.OpSet, Place: registry.Place{JID: jid.MustParse("bob@localhost/" + res), Core: from, Edge: "edge-1", Stream: res, Available: avail, Priority: prio, BoundAt: time.Now()}})
+	}
+	if _, _, ok := cl.AvailableElsewhere(ctx, bare); ok {
+		t.Fatal("found a session for a user with none")
+	}
+	set("core-2", "away", false, 5)
+	set("core-2", "bot", true, -1)
+	set("core-3", "gone", true, 9) // not a peer
+	if full, node, ok := cl.AvailableElsewhere(ctx, bare); ok {
+		t.Fatalf("found %s on %s; only unavailable, negative or gone ones exist", full, node)
+	}
+	set("core-2", "phone", true, 1)
+	set("core-2", "laptop", true, 3)
+	if full, node, ok := cl.AvailableElsewhere(ctx, bare); !ok || node != "core-2" || full.Resource() != "laptop" {
+		t.Fatalf("AvailableElsewhere = %s %s %v, want laptop on core-2", full, node, ok)
+	}
+}

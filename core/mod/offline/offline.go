@@ -88,19 +88,35 @@ func (m *Module) store1(ctx context.Context, st *stanza.Stanza) bool {
 	return stored
 }
 
-// late delivers what is stored for a user who came online here while a
+// late delivers what is stored for a user who came online while a
 // message was being stored: the session's initial presence (which empties
 // the store) may fall between the router's finding no session and the
-// push, and the message would wait for the next login. The available
-// session gets the store as at initial presence, without the receive
-// hooks running again (the message was archived once). A session that
-// came online on another core of the region in that moment is not seen
-// here: its message waits for the next login.
+// push, and the message would wait for the next login. An available
+// session here gets the store as at initial presence; one on another core
+// of the region gets it there the same way (as they are: the receive
+// hooks ran once, the message was archived once).
 func (m *Module) late(ctx context.Context, user jid.JID) {
 	for _, s := range m.h.Sessions(user) {
 		if s.Available && s.Priority >= 0 {
 			m.flush(ctx, s, nil, true)
 			return
+		}
+	}
+	if !m.h.DeliverElsewhere(ctx, user, nil) {
+		return // no available session anywhere: the common case, one lookup
+	}
+	msgs, err := m.store.Pop(ctx, user)
+	if err != nil || len(msgs) == 0 {
+		return
+	}
+	sts := make([]*stanza.Stanza, len(msgs))
+	for i, b := range msgs {
+		sts[i] = &stanza.Stanza{Kind: stanza.Message, Bytes: b, To: user}
+	}
+	if !m.h.DeliverElsewhere(ctx, user, sts) {
+		// Gone meanwhile: kept for the next login.
+		for _, b := range msgs {
+			m.store.Push(ctx, user, b, 0)
 		}
 	}
 }

@@ -119,3 +119,25 @@ func TestStoredWhileOnlyLowPriority(t *testing.T) {
 		t.Fatalf("stored %d, events %q", n, h.Events())
 	}
 }
+
+// TestStoredWhileOnlineElsewhere: the same race across cores — bob came
+// online on another core of the region while the message was stored
+// here: the store goes to that session, as it is.
+func TestStoredWhileOnlineElsewhere(t *testing.T) {
+	h, st, hk := setup(t)
+	bob := modtest.JID(t, "bob@example.com")
+	hk.OfflineMessage(t.Context(), chat(t, "kept"))
+	if n, _ := st.Count(t.Context(), bob); n != 1 || countEvents(h, "elsewhere", "kept") != 0 {
+		t.Fatalf("stored %d, events %q", n, h.Events())
+	}
+	h.SetElsewhere(bob, true)
+	hk.OfflineMessage(t.Context(), chat(t, "racing"))
+	if n, _ := st.Count(t.Context(), bob); n != 0 {
+		t.Fatalf("%d messages still stored for bob online on another core", n)
+	}
+	for _, body := range []string{"kept", "racing"} {
+		if countEvents(h, "elsewhere bob@example.com", body) != 1 {
+			t.Fatalf("%q not handed on once: %q", body, h.Events())
+		}
+	}
+}

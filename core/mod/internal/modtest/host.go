@@ -31,6 +31,7 @@ type Host struct {
 	stores     map[string]any
 	users      map[jid.JID]string // bare JID → password
 	sessions   map[jid.JID][]module.SessionInfo
+	elsewhere  map[jid.JID]bool
 	events     []string
 	iq         [2]map[string]module.IQHandler
 	preAuth    map[string]module.PreAuthHandler
@@ -160,6 +161,31 @@ func (h *Host) Sessions(bare jid.JID) []module.SessionInfo {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return slices.Clone(h.sessions[bare])
+}
+
+// DeliverElsewhere implements module.Host: users are on other cores when
+// the test says so (SetElsewhere); what goes there is recorded as events.
+func (h *Host) DeliverElsewhere(_ context.Context, bare jid.JID, sts []*stanza.Stanza) bool {
+	h.mu.Lock()
+	on := h.elsewhere[bare]
+	h.mu.Unlock()
+	if !on {
+		return false
+	}
+	for _, st := range sts {
+		h.event("elsewhere %s %s", bare, st.Bytes)
+	}
+	return true
+}
+
+// SetElsewhere makes DeliverElsewhere find bare (or not) on another core.
+func (h *Host) SetElsewhere(bare jid.JID, on bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.elsewhere == nil {
+		h.elsewhere = map[jid.JID]bool{}
+	}
+	h.elsewhere[bare] = on
 }
 
 // SetInterested implements module.Host.

@@ -179,14 +179,6 @@ func (c *Core) SessionLost(ctx context.Context, full jid.JID, last bool) {
 		}
 	}
 	info := module.SessionInfo{JID: full}
-	for _, h := range c.hooks {
-		if h.PresenceBroadcast != nil {
-			h.PresenceBroadcast(ctx, info, st, false)
-		}
-	}
-	for _, h := range c.hooks {
-		if h.SessionClosed != nil {
-			h.SessionClosed(ctx, info, "", last)
-		}
-	}
+	c.presenceBroadcast(ctx, info, st, false)
+	c.sessionClosed(ctx, info, "", last)
 }

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 
+	"github.com/meridian-xmpp/meridian/core/module"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"github.com/meridian-xmpp/meridian/xmpp/stanza"
 )
@@ -74,14 +75,20 @@ func (c *Core) clientPresence(ctx context.Context, s *session, st *stanza.Stanza
 		}
 	}
 	info := s.info()
+	c.presenceBroadcast(ctx, info, st, initial)
+	// RFC 6121 §4.6.3: unavailable goes to every directed-presence recipient.
+	for _, j := range directed {
+		c.route(ctx, st.WithTo(j), s)
+	}
+}
+
+// presenceBroadcast runs the modules' PresenceBroadcast hooks: a session
+// changed its own presence (or, unavailable, ended).
+func (c *Core) presenceBroadcast(ctx context.Context, info module.SessionInfo, st *stanza.Stanza, initial bool) {
 	for _, h := range c.hooks {
 		if h.PresenceBroadcast != nil {
 			h.PresenceBroadcast(ctx, info, st, initial)
 		}
-	}
-	// RFC 6121 §4.6.3: unavailable goes to every directed-presence recipient.
-	for _, j := range directed {
-		c.route(ctx, st.WithTo(j), s)
 	}
 }
 

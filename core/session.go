@@ -118,6 +118,11 @@ func (c *Core) closed(ctx context.Context, s *session) {
 	s.mu.Lock()
 	status := s.status
 	s.mu.Unlock()
+	c.sessionClosed(ctx, info, status, last)
+}
+
+// sessionClosed runs the modules' SessionClosed hooks.
+func (c *Core) sessionClosed(ctx context.Context, info module.SessionInfo, status string, last bool) {
 	for _, h := range c.hooks {
 		if h.SessionClosed != nil {
 			h.SessionClosed(ctx, info, status, last)
@@ -317,10 +322,8 @@ func (c *Core) sessionsOf(bare jid.JID) []*session {
 	return append([]*session(nil), u.sessions...)
 }
 
-// DeliverElsewhere implements module.Host: the stanzas go, as they are and
-// in order, to one available session of the user on another core of the
-// region (DeliverTo there).
-func (c *Core) DeliverElsewhere(ctx context.Context, bare jid.JID, sts []*stanza.Stanza) bool {
+// DeliverElsewhere implements module.Host (DeliverTo on the other core).
+func (c *Core) DeliverElsewhere(ctx context.Context, bare jid.JID, take func() []*stanza.Stanza) bool {
 	if c.cluster == nil {
 		return false
 	}
@@ -328,7 +331,7 @@ func (c *Core) DeliverElsewhere(ctx context.Context, bare jid.JID, sts []*stanza
 	if !ok {
 		return false
 	}
-	for _, st := range sts {
+	for _, st := range take() {
 		c.cluster.Deliver(node, full, st)
 	}
 	return true

@@ -470,8 +470,8 @@ func (c *Cluster) Locate(ctx context.Context, to jid.JID) string {
 		return c.miss(ctx, to)
 	}
 	live, gone := c.home(places)
-	if live != "" {
-		return live
+	if live.Core != "" {
+		return live.Core
 	}
 	return gone
 }
@@ -482,9 +482,6 @@ func (c *Cluster) Locate(ctx context.Context, to jid.JID) string {
 // not registered its sessions again — registryDown, so that the stanza
 // waits for them instead of going to offline storage here.
 func (c *Cluster) miss(ctx context.Context, to jid.JID) string {
-	if c.o.Core.HasSession(to) {
-		return ""
-	}
 	if until := c.completeUntil.Load(); until != 0 && time.Now().UnixNano() < until {
 		return ""
 	}
@@ -507,27 +504,26 @@ func (c *Cluster) miss(ctx context.Context, to jid.JID) string {
 // completeFor is how long a registry found complete is taken to be.
 const completeFor = 250 * time.Millisecond
 
-// home picks, among a user's places, the live core other than this one
-// that holds the user's sessions: the one with the available session of
-// highest priority, else any; gone names a core that is not a peer (any
-// more, or not yet) holding some, for when no live core does. Both are ""
-// when the user has a session here.
-func (c *Cluster) home(places []registry.Place) (live, gone string) {
-	bestAvail, bestPrio := false, 0
+// home picks, among a user's places, the one on the live core other than
+// this one that holds the user's sessions: the available session of
+// highest priority, else any (zero Place when none); gone names a core
+// that is not a peer (any more, or not yet) holding some, for when no live
+// core does. Both are zero when the user has a session here.
+func (c *Cluster) home(places []registry.Place) (live registry.Place, gone string) {
 	for _, p := range places {
 		if p.Core == c.o.Node {
-			return "", ""
+			return registry.Place{}, ""
 		}
 		if !c.live(p.Core) {
 			gone = p.Core
 			continue
 		}
-		better := live == "" ||
-			(p.Available && !bestAvail) ||
-			(p.Available == bestAvail && p.Priority > bestPrio) ||
-			(p.Available == bestAvail && p.Priority == bestPrio && p.Core < live)
+		better := live.Core == "" ||
+			(p.Available && !live.Available) ||
+			(p.Available == live.Available && p.Priority > live.Priority) ||
+			(p.Available == live.Available && p.Priority == live.Priority && p.Core < live.Core)
 		if better {
-			live, bestAvail, bestPrio = p.Core, p.Available, p.Priority
+			live = p
 		}
 	}
 	return live, gone
@@ -544,8 +540,8 @@ func (c *Cluster) Deliver(node string, full jid.JID, st *stanza.Stanza) {
 	c.send(node, full, st)
 }
 
-// AvailableElsewhere implements core.Cluster: the registry's available
-// session of highest priority (at least 0) on a live peer.
+// AvailableElsewhere implements core.Cluster: the session home picks,
+// when it is available with a priority of at least 0.
 func (c *Cluster) AvailableElsewhere(ctx context.Context, bare jid.JID) (jid.JID, string, bool) {
 	if c.reg == nil {
 		return jid.JID{}, "", false
@@ -555,17 +551,8 @@ func (c *Cluster) AvailableElsewhere(ctx context.Context, bare jid.JID) (jid.JID
 		c.logErr("sessions", err)
 		return jid.JID{}, "", false
 	}
-	var best registry.Place
-	found := false
-	for _, p := range places {
-		if p.Core == c.o.Node || !p.Available || p.Priority < 0 || !c.live(p.Core) {
-			continue
-		}
-		if !found || p.Priority > best.Priority {
-			best, found = p, true
-		}
-	}
-	return best.JID, best.Core, found
+	best, _ := c.home(places)
+	return best.JID, best.Core, best.Core != "" && best.Available && best.Priority >= 0
 }
 
 // send queues a stanza for a peer (with full: for that session as it
@@ -624,7 +611,7 @@ func (c *Cluster) Unbound(ctx context.Context, b core.BoundSession, handoff bool
 	// entry: leave it, so stanzas wait for the new place. A session relayed
 	// here by another core (its "edge") is moved by that core's relay
 	// client, to that core itself if need be (relay.go).
-	if handoff && b.Edge != "" && (c.live(b.Edge) || c.hasPeers()) {
+	if handoff && b.Edge != "" && c.hasPeers() {
 		return true
 	}
 	ok, err := c.reg.Unregister(ctx, c.place(b))

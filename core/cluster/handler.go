@@ -235,14 +235,10 @@ func (l linkCore) Open(ctx context.Context, req link.OpenRequest, sink link.Sink
 		if err != nil {
 			l.c.logErr("sessions", err)
 		}
-		if home, _ := l.c.home(places); home != "" {
-			if p := l.c.peer(home); p != nil {
+		// A relay client is nil only once the cluster closed: bound here.
+		if live, _ := l.c.home(places); live.Core != "" {
+			if r := l.c.relay(live.Core); r != nil {
 				rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				r := l.c.relay(home)
-				if r == nil {
-					cancel()
-					return nil, stanza.ErrServiceUnavailable
-				}
 				s, err := r.Open(rctx, req, sink)
 				cancel()
 				var se *stanza.Error
@@ -253,8 +249,8 @@ func (l linkCore) Open(ctx context.Context, req link.OpenRequest, sink link.Sink
 					return s, err
 				}
 				metrics.ClusterErrors.WithLabelValues("relay").Inc()
-				if l.c.logged.First("relay " + home) {
-					l.c.log.Warn("cluster: cannot relay a session to its user's core; binding it here", "peer", home, "err", err)
+				if l.c.logged.First("relay " + live.Core) {
+					l.c.log.Warn("cluster: cannot relay a session to its user's core; binding it here", "peer", live.Core, "err", err)
 				}
 			}
 		}

@@ -116,9 +116,10 @@ func (c *Cluster) resolve() {
 		if !pk.full.IsZero() {
 			to = pk.full
 		}
-		node := c.Locate(ctx, to)
-		if node == "" && c.o.Core.HasSession(to) {
-			node = c.o.Node
+		// Here first: a session bound here may not be registered yet.
+		node := c.o.Node
+		if !c.o.Core.HasSession(to) {
+			node = c.Locate(ctx, to)
 		}
 		switch {
 		case node == c.o.Node || node == "":

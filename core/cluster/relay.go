@@ -43,6 +43,7 @@ func (c *Cluster) relay(home string) *linkquic.Client {
 // then the region's other cores by name.
 func (c *Cluster) relayAddrs(home string) []string {
 	self := c.self()
+	names := c.Peers() // by name
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if p := c.peers[home]; p != nil {
@@ -52,7 +53,12 @@ func (c *Cluster) relayAddrs(home string) []string {
 	if self != "" {
 		addrs = append(addrs, self)
 	}
-	return append(addrs, c.othersLocked(home)...)
+	for _, n := range names {
+		if p := c.peers[n]; p != nil {
+			addrs = append(addrs, p.addr())
+		}
+	}
+	return addrs
 }
 
 // self is this core's link address, "" when unknown.
@@ -61,23 +67,6 @@ func (c *Cluster) self() string {
 		return ""
 	}
 	return c.o.Self()
-}
-
-// othersLocked returns the link addresses of the peers other than name,
-// by name. c.mu is held.
-func (c *Cluster) othersLocked(name string) []string {
-	var names []string
-	for n := range c.peers {
-		if n != name {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names)
-	addrs := make([]string, 0, len(names))
-	for _, n := range names {
-		addrs = append(addrs, c.peers[n].addr())
-	}
-	return addrs
 }
 
 // relayLost handles the relay client of a core that left the peers: its
@@ -93,7 +82,7 @@ func (c *Cluster) relayLost(home string) {
 	}
 	r := c.relays[home]
 	delete(c.relays, home)
-	move := r != nil && !c.done && (self != "" || len(c.othersLocked(home)) > 0)
+	move := r != nil && !c.done && (self != "" || len(c.peers) > 0)
 	if move {
 		c.retired = append(c.retired, r)
 	}

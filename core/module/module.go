@@ -166,11 +166,11 @@ type Host interface {
 	DeliverTo(full jid.JID, st *stanza.Stanza) bool
 	// Sessions lists the sessions of a local user.
 	Sessions(bare jid.JID) []SessionInfo
-	// DeliverElsewhere hands stanzas, as they are and in order, to one
-	// available session (priority not negative) of a local user on another
-	// core of the region; false, and nothing sent, when there is none.
-	// With no stanzas it only tells whether there is one.
-	DeliverElsewhere(ctx context.Context, bare jid.JID, sts []*stanza.Stanza) bool
+	// DeliverElsewhere finds an available session (priority not negative)
+	// of a local user on another core of the region and hands it, as they
+	// are and in order, the stanzas take returns; false, and take not
+	// called, when there is none.
+	DeliverElsewhere(ctx context.Context, bare jid.JID, take func() []*stanza.Stanza) bool
 	// SetInterested marks a session as having requested its roster.
 	SetInterested(full jid.JID)
 	// UserExists reports whether a local account exists.

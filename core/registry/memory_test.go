@@ -9,6 +9,7 @@ import (
 	"github.com/meridian-xmpp/meridian/core/registry"
 	"github.com/meridian-xmpp/meridian/core/registry/registrytest"
 	"github.com/meridian-xmpp/meridian/internal/metrics"
+	"github.com/meridian-xmpp/meridian/internal/poll"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -57,13 +58,7 @@ func place(full, core, edge, stream string) registry.Place {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out: " + what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Until(t, 15*time.Second, what, cond)
 }
 
 func found(r registry.Registry, full string) bool {

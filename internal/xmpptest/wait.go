@@ -3,6 +3,8 @@ package xmpptest
 import (
 	"testing"
 	"time"
+
+	"github.com/meridian-xmpp/meridian/internal/poll"
 )
 
 // Eventually polls cond until it holds, failing the test with what when it
@@ -10,11 +12,5 @@ import (
 // a condition that holds returns at once).
 func Eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	end := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("%s: not within 30s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.Until(t, 30*time.Second, what, cond)
 }

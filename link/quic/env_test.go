@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meridian-xmpp/meridian/internal/poll"
 	"github.com/meridian-xmpp/meridian/link"
 	"github.com/meridian-xmpp/meridian/link/ca"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
@@ -263,13 +264,7 @@ func ctxT(t *testing.T) context.Context {
 // waitFor polls cond with a generous deadline.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Until(t, 20*time.Second, what, cond)
 }
 
 func message(from, to jid.JID, id string) *stanza.Stanza {

@@ -140,6 +140,25 @@ func (d *DB) tx(ctx context.Context, f func(pgx.Tx) error) error {
 	return nil
 }
 
+// exec runs a statement whose result only matters as an error.
+func (d *DB) exec(ctx context.Context, q string, args ...any) error {
+	_, err := d.pool.Exec(ctx, q, args...)
+	return wrap(err)
+}
+
+// one runs a query for at most one row; ok is false when there is none.
+func one[T any](ctx context.Context, d *DB, scan pgx.RowToFunc[T], q string, args ...any) (v T, ok bool, err error) {
+	rows, _ := d.pool.Query(ctx, q, args...) // an error comes back from the rows
+	v, err = pgx.CollectExactlyOneRow(rows, scan)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return v, false, nil
+	case err != nil:
+		return v, false, wrap(err)
+	}
+	return v, true, nil
+}
+
 // wrap prefixes errors with the package, keeping context errors as they
 // are so that callers can tell a cancellation.
 func wrap(err error) error {

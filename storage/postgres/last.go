@@ -25,9 +25,8 @@ func (s lastStore) SetLast(ctx context.Context, user jid.JID, at time.Time, stat
 	if err != nil {
 		return err
 	}
-	_, err = s.d.pool.Exec(ctx, `INSERT INTO last_activity VALUES ($1, $2, $3)
+	return s.d.exec(ctx, `INSERT INTO last_activity VALUES ($1, $2, $3)
 	ON CONFLICT (owner) DO UPDATE SET at = $2, status = $3`, u, at, status)
-	return wrap(err)
 }
 
 func (s lastStore) GetLast(ctx context.Context, user jid.JID) (time.Time, string, bool, error) {
@@ -54,6 +53,5 @@ func (s lastStore) DeleteUser(ctx context.Context, user jid.JID) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.d.pool.Exec(ctx, `DELETE FROM last_activity WHERE owner = $1`, u)
-	return wrap(err)
+	return s.d.exec(ctx, `DELETE FROM last_activity WHERE owner = $1`, u)
 }

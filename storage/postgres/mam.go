@@ -77,11 +77,10 @@ func (a archive) Append(ctx context.Context, entries ...mam.Entry) error {
 		}
 		stanzas = append(stanzas, st)
 	}
-	_, err := a.d.pool.Exec(ctx, `
+	return a.d.exec(ctx, `
 		INSERT INTO archive_message (username, id, at, with_bare, with_resource, stanza)
 		SELECT * FROM unnest($1::text[], $2::bytea[], $3::timestamptz[], $4::text[], $5::text[], $6::bytea[])`,
 		users, ids, ats, bares, resources, stanzas)
-	return wrap(err)
 }
 
 // Query reads the page, the size of the result set and the number of
@@ -303,7 +302,7 @@ func (a archive) SetPrefs(ctx context.Context, user jid.JID, p mam.Prefs) error 
 	default:
 		return fmt.Errorf("storage/postgres: archive prefs: unknown default %q", p.Default)
 	}
-	_, err := a.d.pool.Exec(ctx, `
+	return a.d.exec(ctx, `
 		INSERT INTO archive_prefs (username, default_policy, always_jids, never_jids)
 		VALUES ($1, $2, $3, $4)
 		ON CONFLICT (username) DO UPDATE
@@ -311,7 +310,6 @@ func (a archive) SetPrefs(ctx context.Context, user jid.JID, p mam.Prefs) error 
 			always_jids = excluded.always_jids,
 			never_jids = excluded.never_jids`,
 		user.Bare().String(), p.Default, archiveJIDStrings(p.Always), archiveJIDStrings(p.Never))
-	return wrap(err)
 }
 
 // archiveJIDStrings returns the JIDs' strings, never nil: the columns are NOT

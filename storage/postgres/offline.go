@@ -87,6 +87,5 @@ func (s offlineStore) DeleteUser(ctx context.Context, user jid.JID) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.d.pool.Exec(ctx, `DELETE FROM offline_messages WHERE owner = $1`, u)
-	return wrap(err)
+	return s.d.exec(ctx, `DELETE FROM offline_messages WHERE owner = $1`, u)
 }

@@ -142,16 +142,8 @@ func (s pubsub) Node(ctx context.Context, owner jid.JID, name string) (pep.Node,
 	if err != nil {
 		return pep.Node{}, false, err
 	}
-	rows, _ := s.d.pool.Query(ctx, `SELECT `+psNodeColumns+` FROM pubsub_nodes
+	return one(ctx, s.d, scanPSNode, `SELECT `+psNodeColumns+` FROM pubsub_nodes
 		WHERE owner = $1 AND name = $2`, o, name)
-	n, err := pgx.CollectExactlyOneRow(rows, scanPSNode)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return pep.Node{}, false, nil
-	}
-	if err != nil {
-		return pep.Node{}, false, wrap(err)
-	}
-	return n, true, nil
 }
 
 func (s pubsub) PutNode(ctx context.Context, owner jid.JID, n pep.Node) error {
@@ -159,8 +151,7 @@ func (s pubsub) PutNode(ctx context.Context, owner jid.JID, n pep.Node) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.d.pool.Exec(ctx, psPutNode, psNodeArgs(o, n)...)
-	return wrap(err)
+	return s.d.exec(ctx, psPutNode, psNodeArgs(o, n)...)
 }
 
 func (s pubsub) DeleteNode(ctx context.Context, owner jid.JID, name string) (bool, error) {
@@ -281,16 +272,8 @@ func (s pubsub) Item(ctx context.Context, owner jid.JID, node, id string) (pep.I
 	if err != nil {
 		return pep.Item{}, false, err
 	}
-	rows, _ := s.d.pool.Query(ctx, `SELECT `+psItemColumns+` FROM pubsub_items
+	return one(ctx, s.d, scanPSItem, `SELECT `+psItemColumns+` FROM pubsub_items
 		WHERE owner = $1 AND node = $2 AND id = $3`, o, node, id)
-	it, err := pgx.CollectExactlyOneRow(rows, scanPSItem)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return pep.Item{}, false, nil
-	}
-	if err != nil {
-		return pep.Item{}, false, wrap(err)
-	}
-	return it, true, nil
 }
 
 func (s pubsub) DeleteItem(ctx context.Context, owner jid.JID, node, id string) (bool, error) {
@@ -334,6 +317,5 @@ func (s pubsub) DeleteUser(ctx context.Context, owner jid.JID) error {
 		return err
 	}
 	// The items go with the nodes (ON DELETE CASCADE).
-	_, err = s.d.pool.Exec(ctx, `DELETE FROM pubsub_nodes WHERE owner = $1`, o)
-	return wrap(err)
+	return s.d.exec(ctx, `DELETE FROM pubsub_nodes WHERE owner = $1`, o)
 }

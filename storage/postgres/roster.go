@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 
 	"github.com/jackc/pgx/v5"
 
@@ -97,19 +96,8 @@ func (s rosterStore) Item(ctx context.Context, user, contact jid.JID) (roster.It
 	if err != nil {
 		return roster.Item{}, false, err
 	}
-	rows, err := s.d.pool.Query(ctx, `SELECT contact, name, subscription, ask, preapproved, groups
+	return one(ctx, s.d, scanItem, `SELECT contact, name, subscription, ask, preapproved, groups
 	FROM roster_items WHERE owner = $1 AND contact = $2`, u, c)
-	if err != nil {
-		return roster.Item{}, false, wrap(err)
-	}
-	it, err := pgx.CollectOneRow(rows, scanItem)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return roster.Item{}, false, nil
-	}
-	if err != nil {
-		return roster.Item{}, false, wrap(err)
-	}
-	return it, true, nil
 }
 
 // bumpVersion increments the user's roster version in tx.
@@ -195,9 +183,8 @@ func (s rosterStore) PutPendingIn(ctx context.Context, user jid.JID, p roster.Pe
 	if stanza == nil {
 		stanza = []byte{}
 	}
-	_, err = s.d.pool.Exec(ctx, `INSERT INTO roster_pending VALUES ($1, $2, $3)
+	return s.d.exec(ctx, `INSERT INTO roster_pending VALUES ($1, $2, $3)
 	ON CONFLICT (owner, requester) DO UPDATE SET stanza = $3`, u, f, stanza)
-	return wrap(err)
 }
 
 func (s rosterStore) DeletePendingIn(ctx context.Context, user, from jid.JID) error {
@@ -205,8 +192,7 @@ func (s rosterStore) DeletePendingIn(ctx context.Context, user, from jid.JID) er
 	if err != nil {
 		return err
 	}
-	_, err = s.d.pool.Exec(ctx, `DELETE FROM roster_pending WHERE owner = $1 AND requester = $2`, u, f)
-	return wrap(err)
+	return s.d.exec(ctx, `DELETE FROM roster_pending WHERE owner = $1 AND requester = $2`, u, f)
 }
 
 func (s rosterStore) DeleteUser(ctx context.Context, user jid.JID) error {

@@ -56,9 +56,8 @@ func (s userdataStore) Put(ctx context.Context, user jid.JID, key string, value 
 	if value == nil {
 		value = []byte{}
 	}
-	_, err = s.d.pool.Exec(ctx, `INSERT INTO user_data VALUES ($1, $2, $3)
+	return s.d.exec(ctx, `INSERT INTO user_data VALUES ($1, $2, $3)
 	ON CONFLICT (owner, key) DO UPDATE SET value = $3`, u, key, value)
-	return wrap(err)
 }
 
 func (s userdataStore) Delete(ctx context.Context, user jid.JID, key string) error {
@@ -69,8 +68,7 @@ func (s userdataStore) Delete(ctx context.Context, user jid.JID, key string) err
 	if err != nil {
 		return err
 	}
-	_, err = s.d.pool.Exec(ctx, `DELETE FROM user_data WHERE owner = $1 AND key = $2`, u, key)
-	return wrap(err)
+	return s.d.exec(ctx, `DELETE FROM user_data WHERE owner = $1 AND key = $2`, u, key)
 }
 
 func (s userdataStore) RemoveUser(ctx context.Context, user jid.JID) error {
@@ -78,6 +76,5 @@ func (s userdataStore) RemoveUser(ctx context.Context, user jid.JID) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.d.pool.Exec(ctx, `DELETE FROM user_data WHERE owner = $1`, u)
-	return wrap(err)
+	return s.d.exec(ctx, `DELETE FROM user_data WHERE owner = $1`, u)
 }

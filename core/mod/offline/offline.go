@@ -102,23 +102,19 @@ func (m *Module) late(ctx context.Context, user jid.JID) {
 			return
 		}
 	}
-	if !m.h.DeliverElsewhere(ctx, user, nil) {
-		return // no available session anywhere: the common case, one lookup
-	}
-	msgs, err := m.store.Pop(ctx, user)
-	if err != nil || len(msgs) == 0 {
-		return
-	}
-	sts := make([]*stanza.Stanza, len(msgs))
-	for i, b := range msgs {
-		sts[i] = &stanza.Stanza{Kind: stanza.Message, Bytes: b, To: user}
-	}
-	if !m.h.DeliverElsewhere(ctx, user, sts) {
-		// Gone meanwhile: kept for the next login.
-		for _, b := range msgs {
-			m.store.Push(ctx, user, b, 0)
+	// No available session anywhere is the common case: one lookup.
+	m.h.DeliverElsewhere(ctx, user, func() []*stanza.Stanza {
+		msgs, err := m.store.Pop(ctx, user)
+		if err != nil {
+			m.log.Error("reading offline messages failed", "user", user.String(), "err", err)
+			return nil
 		}
-	}
+		sts := make([]*stanza.Stanza, len(msgs))
+		for i, b := range msgs {
+			sts[i] = &stanza.Stanza{Kind: stanza.Message, Bytes: b, To: user}
+		}
+		return sts
+	})
 }
 
 // flush delivers stored messages on initial presence (XEP-0160 §4).

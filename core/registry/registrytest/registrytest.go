@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/meridian-xmpp/meridian/core/registry"
+	"github.com/meridian-xmpp/meridian/internal/poll"
 	"github.com/meridian-xmpp/meridian/xmpp/jid"
 )
 
@@ -62,13 +63,7 @@ func place(full, core, edge, stream string) registry.Place {
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", wait, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Until(t, wait, what, cond)
 }
 
 func lookup(t *testing.T, r registry.Registry, full string) (registry.Place, bool) {

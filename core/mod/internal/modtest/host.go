@@ -165,14 +165,14 @@ func (h *Host) Sessions(bare jid.JID) []module.SessionInfo {
 
 // DeliverElsewhere implements module.Host: users are on other cores when
 // the test says so (SetElsewhere); what goes there is recorded as events.
-func (h *Host) DeliverElsewhere(_ context.Context, bare jid.JID, sts []*stanza.Stanza) bool {
+func (h *Host) DeliverElsewhere(_ context.Context, bare jid.JID, take func() []*stanza.Stanza) bool {
 	h.mu.Lock()
 	on := h.elsewhere[bare]
 	h.mu.Unlock()
 	if !on {
 		return false
 	}
-	for _, st := range sts {
+	for _, st := range take() {
 		h.event("elsewhere %s %s", bare, st.Bytes)
 	}
 	return true
